@@ -1,0 +1,1 @@
+"""Marque's platform kit: the plumbing every service shares, written once."""

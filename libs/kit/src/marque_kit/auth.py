@@ -1,0 +1,147 @@
+"""The signed internal principal (DESIGN.md §7).
+
+The gateway authenticates people and partners, then forwards a short-lived HS256 JWT in the
+`X-Marque-Principal` header (HTTP) or `x-marque-principal` metadata (gRPC). Every service verifies
+it with the shared internal secret and scopes every query by the stores it names.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import jwt
+
+from marque_kit.errors import Forbidden, NotFound, Unauthenticated
+
+HEADER = "X-Marque-Principal"
+METADATA_KEY = "x-marque-principal"
+ISSUER = "marque-gateway"
+ALL_STORES = "*"
+
+# What each staff role may do. Partners carry explicit scopes instead.
+ROLE_SCOPES: dict[str, frozenset[str]] = {
+    "hq_admin": frozenset({"*"}),
+    "store_manager": frozenset({"*"}),
+    "sales_manager": frozenset(
+        {"inventory.vehicles:read", "inventory.vehicles:reserve", "inventory.catalog:read",
+         "inventory.transfers:read", "inventory.transfers:write", "crm.*", "sales.*"}
+    ),
+    "sales_consultant": frozenset(
+        {"inventory.vehicles:read", "inventory.catalog:read", "inventory.vehicles:reserve",
+         "crm.leads:*", "crm.customers:*", "sales.quotes:*", "sales.orders:*"}
+    ),
+    "stock_clerk": frozenset(
+        {"inventory.vehicles:*", "inventory.catalog:read", "inventory.parts:*",
+         "inventory.transfers:read", "inventory.transfers:write"}
+    ),
+    "parts_clerk": frozenset({"inventory.parts:*", "inventory.catalog:read"}),
+    "service_advisor": frozenset(
+        {"aftersales.*", "inventory.parts:read", "inventory.catalog:read", "crm.customers:read"}
+    ),
+    "finance": frozenset({"finance.*", "inventory.vehicles:read", "inventory.catalog:read"}),
+}
+# Roles whose approval counts for a store (transfers, large discounts).
+MANAGER_ROLES = frozenset({"store_manager", "hq_admin", "sales_manager"})
+
+
+def _scope_matches(granted: str, wanted: str) -> bool:
+    if granted == "*" or granted == wanted:
+        return True
+    if granted.endswith(".*"):
+        return wanted.startswith(granted[:-1])
+    if granted.endswith(":*"):
+        return wanted.split(":", 1)[0] == granted[:-2]
+    return False
+
+
+@dataclass(frozen=True)
+class Principal:
+    subject: str
+    kind: Literal["user", "partner", "service"] = "user"
+    name: str = ""
+    roles: tuple[str, ...] = ()
+    stores: tuple[str, ...] = ()
+    scopes: tuple[str, ...] = ()
+    expires_at: int = 0
+    claims: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def is_hq(self) -> bool:
+        return ALL_STORES in self.stores
+
+    def granted_scopes(self) -> Iterable[str]:
+        yield from self.scopes
+        for role in self.roles:
+            yield from ROLE_SCOPES.get(role, ())
+
+    def can(self, scope: str) -> bool:
+        return any(_scope_matches(g, scope) for g in self.granted_scopes())
+
+    def require(self, scope: str) -> None:
+        if not self.can(scope):
+            raise Forbidden(f"Your role does not allow '{scope}'. Ask your store manager for access.")
+
+    def sees_store(self, store_id: str) -> bool:
+        return self.is_hq or store_id in self.stores
+
+    def require_store(self, store_id: str, *, what: str = "That record") -> None:
+        """Another store's row answers 404, never 403, so that its existence does not leak."""
+        if not self.sees_store(store_id):
+            raise NotFound(f"{what} was not found in your stores.")
+
+    def store_filter(self) -> tuple[str, ...] | None:
+        """Stores to restrict queries to; None means every store (HQ)."""
+        return None if self.is_hq else self.stores
+
+    def is_manager_of(self, store_id: str) -> bool:
+        return self.sees_store(store_id) and bool(MANAGER_ROLES.intersection(self.roles))
+
+    def label(self) -> str:
+        return f"{self.kind}:{self.subject}"
+
+
+def sign_principal(
+    principal: Principal, secret: str, *, ttl_seconds: int = 300, now: float | None = None
+) -> str:
+    issued = int(now if now is not None else time.time())
+    claims = {
+        "iss": ISSUER,
+        "sub": principal.subject,
+        "kind": principal.kind,
+        "name": principal.name,
+        "roles": list(principal.roles),
+        "stores": list(principal.stores),
+        "scopes": list(principal.scopes),
+        "iat": issued,
+        "exp": issued + ttl_seconds,
+    }
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def verify_principal(token: str | None, secret: str) -> Principal:
+    if not token:
+        raise Unauthenticated(
+            f"Missing {HEADER}. Call Marque through the gateway, or mint a development token "
+            "with `marque token`."
+        )
+    try:
+        claims = jwt.decode(
+            token, secret, algorithms=["HS256"], issuer=ISSUER, options={"require": ["exp", "sub"]}
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise Unauthenticated("The principal token has expired; sign in again.") from exc
+    except jwt.PyJWTError as exc:
+        raise Unauthenticated(f"The principal token is not valid: {exc}.") from exc
+    return Principal(
+        subject=str(claims["sub"]),
+        kind=claims.get("kind", "user"),
+        name=claims.get("name", ""),
+        roles=tuple(claims.get("roles", ())),
+        stores=tuple(claims.get("stores", ())),
+        scopes=tuple(claims.get("scopes", ())),
+        expires_at=int(claims["exp"]),
+        claims=claims,
+    )

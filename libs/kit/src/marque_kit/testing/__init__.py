@@ -1,0 +1,1 @@
+"""Test support: each run gets its own databases and broker names (see plugin.py)."""
