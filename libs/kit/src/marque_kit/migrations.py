@@ -13,7 +13,11 @@ from marque_kit.tables import OUTBOX_CHANNEL, platform_metadata
 
 
 def create_platform_tables(op: Any) -> None:
-    bind = op.get_bind()
+    install_platform_tables(op.get_bind())
+
+
+def install_platform_tables(bind: Connection) -> None:
+    """The same DDL without Alembic (tests: `await conn.run_sync(install_platform_tables)`)."""
     platform_metadata.create_all(bind)
     bind.execute(
         text(

@@ -23,6 +23,7 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
     service: str = "marque"
+    role: Literal["all", "api", "worker"] = "all"
     env: Literal["development", "test", "production"] = Field(
         "development", validation_alias=_shared("env")
     )

@@ -1,0 +1,56 @@
+"""Who is calling: the signed internal principal, scope checks and store scoping for queries."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, Request
+from sqlalchemy import ColumnElement, Delete, Select, Update
+
+from marque_kit.auth import HEADER, Principal, verify_principal
+from marque_kit.context import principal_var
+from marque_kit.settings import ServiceSettings
+
+
+async def current_principal(request: Request) -> Principal:
+    """Verify `X-Marque-Principal` with the internal secret; 401 (problem+json) otherwise."""
+    settings: ServiceSettings = request.app.state.settings
+    principal = verify_principal(request.headers.get(HEADER), settings.internal_secret)
+    principal_var.set(principal.label())
+    request.state.principal = principal
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require_scope(scope: str) -> Callable[..., Awaitable[Principal]]:
+    """Dependency factory: the verified principal, or 403 when it lacks `scope`.
+
+    `principal: Annotated[Principal, Depends(require_scope("crm.leads:create"))]`
+    or `dependencies=[Depends(require_scope("crm.leads:read"))]` on a router.
+    """
+
+    async def principal_with_scope(principal: CurrentPrincipal) -> Principal:
+        principal.require(scope)
+        return principal
+
+    principal_with_scope.__name__ = f"require_scope[{scope}]"
+    return principal_with_scope
+
+
+StatementT = TypeVar("StatementT", Select[Any], Update, Delete)
+
+
+def scope_to_stores(
+    stmt: StatementT, column: ColumnElement[Any] | Any, principal: Principal
+) -> StatementT:
+    """Restrict a select/update/delete to the caller's stores (HQ sees all; no stores sees none).
+
+    Rows of other stores then simply do not exist for the caller, which answers 404, never 403.
+    """
+    stores = principal.store_filter()
+    if stores is None:
+        return stmt
+    return stmt.where(column.in_(stores))

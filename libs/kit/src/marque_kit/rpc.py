@@ -1,0 +1,414 @@
+"""gRPC for every service (DESIGN.md §9): one server shape, one client shape, one error mapping.
+
+Server: `start_grpc_server` runs a grpc.aio server with health and reflection, and one interceptor
+that verifies the caller's principal, binds the correlation id, records RED metrics and turns
+domain errors into status codes. Servicers read the caller with `current_principal()`.
+
+Client: `client_channel` gives a channel whose every call carries a deadline, the caller's
+principal and correlation id. `raise_for_status` (or `with domain_errors():`) turns a failed call
+back into the domain error the other service raised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextvars import ContextVar
+from typing import Any, NoReturn
+
+import grpc
+import orjson
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from marque_kit import errors, metrics
+from marque_kit.auth import METADATA_KEY, Principal, verify_principal
+from marque_kit.context import (
+    correlation_id_var,
+    principal_token_var,
+    principal_var,
+    request_id_var,
+    traceparent_var,
+)
+from marque_kit.settings import ServiceSettings
+
+log = logging.getLogger("marque.rpc")
+
+CORRELATION_KEY = "x-correlation-id"
+REQUEST_ID_KEY = "x-request-id"
+TRACEPARENT_KEY = "traceparent"
+# Binary trailer carrying slug, errors and extras, so the client can rebuild the exact exception.
+ERROR_TRAILER_KEY = "x-marque-error-bin"
+# Probes and tooling call these without a principal.
+_OPEN_METHOD_PREFIXES = ("/grpc.health.", "/grpc.reflection.")
+
+AddServicer = Callable[[Any, Any], None]
+Readiness = Callable[[], Awaitable[bool]]
+
+_principal_var: ContextVar[Principal | None] = ContextVar("grpc_principal", default=None)
+
+
+def current_principal() -> Principal:
+    """The verified caller of the gRPC call being served."""
+    principal = _principal_var.get()
+    if principal is None:
+        raise errors.Unauthenticated("This call carries no verified principal.")
+    return principal
+
+
+# ---------------------------------------------------------------------------------------------
+# Server
+# ---------------------------------------------------------------------------------------------
+
+
+def _metadata_value(metadata: Sequence[tuple[str, Any]] | None, key: str) -> str | None:
+    for name, value in metadata or ():
+        if name == key:
+            return value.decode() if isinstance(value, bytes) else str(value)
+    return None
+
+
+def _code_name(code: Any) -> str:
+    return code.name if isinstance(code, grpc.StatusCode) else "UNKNOWN"
+
+
+def _error_trailer(exc: errors.DomainError) -> tuple[tuple[str, bytes], ...]:
+    body = {"slug": exc.slug, "errors": exc.errors, "extra": exc.extra}
+    return ((ERROR_TRAILER_KEY, orjson.dumps(body, default=str)),)
+
+
+class _ServingInterceptor(grpc.aio.ServerInterceptor):
+    """Principal, correlation, metrics and error mapping for every non-probe call."""
+
+    def __init__(self, service: str, secret: str) -> None:
+        self.service = service
+        self.secret = secret
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        method: str = handler_call_details.method
+        if handler is None or method.startswith(_OPEN_METHOD_PREFIXES):
+            return handler
+        de, ser = handler.request_deserializer, handler.response_serializer
+        if handler.unary_unary is not None:
+            return grpc.unary_unary_rpc_method_handler(
+                self._unary_response(method, handler.unary_unary), de, ser
+            )
+        if handler.stream_unary is not None:
+            return grpc.stream_unary_rpc_method_handler(
+                self._unary_response(method, handler.stream_unary), de, ser
+            )
+        if handler.unary_stream is not None:
+            return grpc.unary_stream_rpc_method_handler(
+                self._stream_response(method, handler.unary_stream), de, ser
+            )
+        return grpc.stream_stream_rpc_method_handler(
+            self._stream_response(method, handler.stream_stream), de, ser
+        )
+
+    def _unary_response(
+        self, method: str, behaviour: Callable[[Any, Any], Any]
+    ) -> Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Any]]:
+        async def serve(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+            async with self._serving(method, context):
+                result = behaviour(request, context)
+                return await result if asyncio.iscoroutine(result) else result
+
+        return serve
+
+    def _stream_response(
+        self, method: str, behaviour: Callable[[Any, Any], Any]
+    ) -> Callable[[Any, grpc.aio.ServicerContext[Any, Any]], AsyncIterator[Any]]:
+        async def serve(
+            request: Any, context: grpc.aio.ServicerContext[Any, Any]
+        ) -> AsyncIterator[Any]:
+            async with self._serving(method, context):
+                result = behaviour(request, context)
+                if asyncio.iscoroutine(result):  # the servicer writes with context.write()
+                    await result
+                else:
+                    async for message in result:
+                        yield message
+
+        return serve
+
+    @contextlib.asynccontextmanager
+    async def _serving(
+        self, method: str, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[None]:
+        started = time.perf_counter()
+        code = "OK"
+        try:
+            self._bind_context(context)
+            yield
+        except grpc.aio.AbortError:
+            # The servicer aborted on its own; the status is already set.
+            code = _code_name(context.code())
+            raise
+        except asyncio.CancelledError:
+            code = "CANCELLED"  # the caller went away or its deadline passed
+            raise
+        except errors.DomainError as exc:
+            code = exc.grpc_code
+            await context.abort(
+                grpc.StatusCode[exc.grpc_code], exc.detail, trailing_metadata=_error_trailer(exc)
+            )
+        except Exception:
+            code = "INTERNAL"
+            log.exception("gRPC call failed", extra={"grpc_method": method})
+            await context.abort(grpc.StatusCode.INTERNAL, "Internal error; it has been logged.")
+        finally:
+            metrics.grpc_requests.labels(self.service, method, code).inc()
+            metrics.grpc_latency.labels(self.service, method).observe(time.perf_counter() - started)
+
+    def _bind_context(self, context: grpc.aio.ServicerContext[Any, Any]) -> None:
+        """Each call runs in its own contextvars.Context, so nothing needs resetting."""
+        metadata = context.invocation_metadata()
+        request_id = _metadata_value(metadata, REQUEST_ID_KEY) or uuid.uuid4().hex
+        request_id_var.set(request_id)
+        correlation_id_var.set(_metadata_value(metadata, CORRELATION_KEY) or request_id)
+        traceparent_var.set(_metadata_value(metadata, TRACEPARENT_KEY))
+        token = _metadata_value(metadata, METADATA_KEY)
+        principal = verify_principal(token, self.secret)
+        _principal_var.set(principal)
+        principal_token_var.set(token)
+        principal_var.set(principal.label())
+
+
+class GrpcServer:
+    """A started server plus the health switch the runtime flips."""
+
+    def __init__(
+        self,
+        server: grpc.aio.Server,
+        health_servicer: health.aio.HealthServicer,
+        service_names: Sequence[str],
+        port: int,
+    ) -> None:
+        self.server = server
+        self.health = health_servicer
+        self.service_names = tuple(service_names)
+        self.port = port
+        self.serving = True
+        self._readiness_task: asyncio.Task[None] | None = None
+
+    async def set_serving(self, serving: bool) -> None:
+        """Report SERVING or NOT_SERVING for every service name and the overall server ("")."""
+        if serving != self.serving:
+            log.warning("gRPC health changed", extra={"serving": serving})
+        self.serving = serving
+        status = (
+            health_pb2.HealthCheckResponse.SERVING
+            if serving
+            else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+        for name in ("", *self.service_names):
+            await self.health.set(name, status)
+
+    def watch_readiness(self, readiness: Readiness, interval: float) -> None:
+        """Poll `readiness` (e.g. a database ping) and keep the health status true to it."""
+
+        async def poll() -> None:
+            while True:
+                try:
+                    ready = await asyncio.wait_for(readiness(), timeout=max(interval, 1.0))
+                except Exception:
+                    log.warning("readiness check failed", exc_info=True)
+                    ready = False
+                await self.set_serving(ready)
+                await asyncio.sleep(interval)
+
+        self._readiness_task = asyncio.create_task(poll(), name="grpc-readiness")
+
+    async def stop(self, grace: float | None = None) -> None:
+        if self._readiness_task is not None:
+            self._readiness_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._readiness_task
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(grace)
+
+    async def wait_for_termination(self) -> None:
+        await self.server.wait_for_termination()
+
+
+async def start_grpc_server(
+    *,
+    service: str,
+    settings: ServiceSettings,
+    servicers: Sequence[tuple[AddServicer, Any]],
+    service_names: Sequence[str],
+    port: int,
+    host: str = "[::]",
+    readiness: Readiness | None = None,
+    readiness_interval: float = 5.0,
+) -> GrpcServer:
+    """Start serving `servicers` (pairs of `add_XServicer_to_server` and servicer) on `port`.
+
+    `port=0` picks a free port; the bound one is `GrpcServer.port`. With `readiness`, health
+    follows it every `readiness_interval` seconds; otherwise call `set_serving` yourself.
+    """
+    server = grpc.aio.server(interceptors=[_ServingInterceptor(service, settings.internal_secret)])
+    for add_to_server, servicer in servicers:
+        add_to_server(servicer, server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        [*service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], server
+    )
+    bound = server.add_insecure_port(f"{host}:{port}")
+    await server.start()
+    running = GrpcServer(server, health_servicer, service_names, bound)
+    await running.set_serving(True)
+    if readiness is not None:
+        running.watch_readiness(readiness, readiness_interval)
+    log.info("gRPC listening", extra={"grpc_port": bound, "grpc_services": list(service_names)})
+    return running
+
+
+# ---------------------------------------------------------------------------------------------
+# Client
+# ---------------------------------------------------------------------------------------------
+
+
+class _Forwarding:
+    """Adds the default deadline and forwards principal, correlation and trace metadata."""
+
+    def __init__(
+        self, deadline_seconds: float, service_token: Callable[[], str | None] | None
+    ) -> None:
+        self.deadline_seconds = deadline_seconds
+        self.service_token = service_token
+
+    def _details(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
+        pairs = list(details.metadata or ())
+        present = {key for key, _ in pairs}
+        token = principal_token_var.get()
+        if token is None and self.service_token is not None:
+            token = self.service_token()
+        forwarded = (
+            (METADATA_KEY, token),
+            (CORRELATION_KEY, correlation_id_var.get()),
+            (REQUEST_ID_KEY, request_id_var.get()),
+            (TRACEPARENT_KEY, traceparent_var.get()),
+        )
+        pairs.extend((key, value) for key, value in forwarded if value and key not in present)
+        return grpc.aio.ClientCallDetails(
+            details.method,
+            details.timeout if details.timeout is not None else self.deadline_seconds,
+            grpc.aio.Metadata(*pairs),
+            details.credentials,
+            details.wait_for_ready,
+        )
+
+
+# grpc.aio files each interceptor under only one call kind, hence four small classes.
+class _UnaryUnary(_Forwarding, grpc.aio.UnaryUnaryClientInterceptor):
+    async def intercept_unary_unary(
+        self, continuation: Any, client_call_details: grpc.aio.ClientCallDetails, request: Any
+    ) -> Any:
+        return await continuation(self._details(client_call_details), request)
+
+
+class _UnaryStream(_Forwarding, grpc.aio.UnaryStreamClientInterceptor):
+    async def intercept_unary_stream(
+        self, continuation: Any, client_call_details: grpc.aio.ClientCallDetails, request: Any
+    ) -> Any:
+        return await continuation(self._details(client_call_details), request)
+
+
+class _StreamUnary(_Forwarding, grpc.aio.StreamUnaryClientInterceptor):
+    async def intercept_stream_unary(
+        self, continuation: Any, client_call_details: grpc.aio.ClientCallDetails, requests: Any
+    ) -> Any:
+        return await continuation(self._details(client_call_details), requests)
+
+
+class _StreamStream(_Forwarding, grpc.aio.StreamStreamClientInterceptor):
+    async def intercept_stream_stream(
+        self, continuation: Any, client_call_details: grpc.aio.ClientCallDetails, requests: Any
+    ) -> Any:
+        return await continuation(self._details(client_call_details), requests)
+
+
+def client_channel(
+    target: str,
+    *,
+    settings: ServiceSettings | None = None,
+    deadline_seconds: float | None = None,
+    service_token: Callable[[], str | None] | None = None,
+) -> grpc.aio.Channel:
+    """A channel to another Marque service. Close it with `await channel.close()`.
+
+    Calls without `timeout=` get `deadline_seconds` (else `settings.grpc_deadline_seconds`).
+    `service_token` supplies a principal when no request is being served (consumers, jobs).
+    """
+    if deadline_seconds is None:
+        deadline_seconds = settings.grpc_deadline_seconds if settings is not None else 5.0
+    kinds = (_UnaryUnary, _UnaryStream, _StreamUnary, _StreamStream)
+    return grpc.aio.insecure_channel(
+        target, interceptors=[kind(deadline_seconds, service_token) for kind in kinds]
+    )
+
+
+def _all_domain_errors() -> dict[str, type[errors.DomainError]]:
+    found: dict[str, type[errors.DomainError]] = {}
+    pending: list[type[errors.DomainError]] = [errors.DomainError]
+    while pending:
+        cls = pending.pop()
+        found.setdefault(cls.slug, cls)
+        pending.extend(cls.__subclasses__())
+    return found
+
+
+_BY_CODE: dict[grpc.StatusCode, type[errors.DomainError]] = {
+    grpc.StatusCode.INVALID_ARGUMENT: errors.InvalidInput,
+    grpc.StatusCode.NOT_FOUND: errors.NotFound,
+    grpc.StatusCode.FAILED_PRECONDITION: errors.Conflict,
+    grpc.StatusCode.ALREADY_EXISTS: errors.AlreadyExists,
+    grpc.StatusCode.ABORTED: errors.StaleVersion,
+    grpc.StatusCode.UNAUTHENTICATED: errors.Unauthenticated,
+    grpc.StatusCode.PERMISSION_DENIED: errors.Forbidden,
+    grpc.StatusCode.UNAVAILABLE: errors.Unavailable,
+    grpc.StatusCode.DEADLINE_EXCEEDED: errors.Unavailable,
+}
+
+
+def raise_for_status(exc: grpc.aio.AioRpcError) -> NoReturn:
+    """Re-raise a failed call as the domain error the other service raised.
+
+    INTERNAL, UNKNOWN and other unmapped codes re-raise `exc` itself: a bug elsewhere stays a bug.
+    """
+    code = exc.code()
+    trailer: dict[str, Any] = {}
+    for key, value in exc.trailing_metadata() or ():
+        if key == ERROR_TRAILER_KEY and isinstance(value, bytes):
+            with contextlib.suppress(orjson.JSONDecodeError):
+                trailer = orjson.loads(value)
+    cls = _all_domain_errors().get(str(trailer.get("slug")))
+    if cls is None or cls.grpc_code != code.name:
+        cls = _BY_CODE.get(code)
+    if cls is None:
+        raise exc
+    detail = exc.details() or code.name
+    if not trailer and cls is errors.Unavailable:
+        detail = f"A Marque service this request depends on did not answer ({detail})."
+    extra = trailer.get("extra") if isinstance(trailer.get("extra"), dict) else {}
+    raise cls(detail, errors=trailer.get("errors"), **(extra or {})) from exc
+
+
+@contextlib.contextmanager
+def domain_errors() -> Iterator[None]:
+    """`with domain_errors(): reply = await stub.GetVehicle(...)` raises domain errors."""
+    try:
+        yield
+    except grpc.aio.AioRpcError as exc:
+        raise_for_status(exc)

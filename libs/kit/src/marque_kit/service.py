@@ -1,0 +1,35 @@
+"""How a service plugs into the `marque` CLI: a `ServiceSpec` published as an entry point.
+
+Each service's pyproject declares `[project.entry-points."marque.services"] <name> = "marque_<name>.main:spec"`,
+so the kit finds services without importing any of them by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+from marque_kit.settings import ServiceSettings
+
+ROLES = ("all", "api", "worker")
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    settings: Callable[..., ServiceSettings]
+    create_app: Callable[[Any], Any]
+    service_dir: Path
+    seed: Callable[[Any], Awaitable[str]] | None = None
+    order: int = 100  # start order for `marque up` (lower first)
+
+
+def discover() -> dict[str, ServiceSpec]:
+    specs: dict[str, ServiceSpec] = {}
+    for ep in entry_points(group="marque.services"):
+        spec = ep.load()
+        specs[spec.name] = spec
+    return dict(sorted(specs.items(), key=lambda kv: (kv[1].order, kv[0])))
