@@ -49,6 +49,9 @@ _OPEN_METHOD_PREFIXES = ("/grpc.health.", "/grpc.reflection.")
 AddServicer = Callable[[Any, Any], None]
 Readiness = Callable[[], Awaitable[bool]]
 
+# The aio health servicer is missing from the type stubs.
+_AioHealthServicer: Any = health.aio.HealthServicer  # type: ignore[attr-defined]
+
 _principal_var: ContextVar[Principal | None] = ContextVar("grpc_principal", default=None)
 
 
@@ -65,11 +68,19 @@ def current_principal() -> Principal:
 # ---------------------------------------------------------------------------------------------
 
 
-def _metadata_value(metadata: Sequence[tuple[str, Any]] | None, key: str) -> str | None:
+def _metadata_raw(metadata: Any, key: str) -> Any:
+    """`metadata` is a grpc.aio.Metadata or a tuple of (key, value) pairs."""
     for name, value in metadata or ():
         if name == key:
-            return value.decode() if isinstance(value, bytes) else str(value)
+            return value
     return None
+
+
+def _metadata_value(metadata: Any, key: str) -> str | None:
+    value = _metadata_raw(metadata, key)
+    if value is None:
+        return None
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _code_name(code: Any) -> str:
@@ -110,6 +121,8 @@ class _ServingInterceptor(grpc.aio.ServerInterceptor):
             return grpc.unary_stream_rpc_method_handler(
                 self._stream_response(method, handler.unary_stream), de, ser
             )
+        if handler.stream_stream is None:
+            return handler
         return grpc.stream_stream_rpc_method_handler(
             self._stream_response(method, handler.stream_stream), de, ser
         )
@@ -189,7 +202,7 @@ class GrpcServer:
     def __init__(
         self,
         server: grpc.aio.Server,
-        health_servicer: health.aio.HealthServicer,
+        health_servicer: Any,
         service_names: Sequence[str],
         port: int,
     ) -> None:
@@ -259,7 +272,7 @@ async def start_grpc_server(
     server = grpc.aio.server(interceptors=[_ServingInterceptor(service, settings.internal_secret)])
     for add_to_server, servicer in servicers:
         add_to_server(servicer, server)
-    health_servicer = health.aio.HealthServicer()
+    health_servicer = _AioHealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
         [*service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], server
@@ -354,9 +367,8 @@ def client_channel(
     if deadline_seconds is None:
         deadline_seconds = settings.grpc_deadline_seconds if settings is not None else 5.0
     kinds = (_UnaryUnary, _UnaryStream, _StreamUnary, _StreamStream)
-    return grpc.aio.insecure_channel(
-        target, interceptors=[kind(deadline_seconds, service_token) for kind in kinds]
-    )
+    interceptors: list[Any] = [kind(deadline_seconds, service_token) for kind in kinds]
+    return grpc.aio.insecure_channel(target, interceptors=interceptors)
 
 
 def _all_domain_errors() -> dict[str, type[errors.DomainError]]:
@@ -389,10 +401,10 @@ def raise_for_status(exc: grpc.aio.AioRpcError) -> NoReturn:
     """
     code = exc.code()
     trailer: dict[str, Any] = {}
-    for key, value in exc.trailing_metadata() or ():
-        if key == ERROR_TRAILER_KEY and isinstance(value, bytes):
-            with contextlib.suppress(orjson.JSONDecodeError):
-                trailer = orjson.loads(value)
+    raw = _metadata_raw(exc.trailing_metadata(), ERROR_TRAILER_KEY)
+    if isinstance(raw, bytes):
+        with contextlib.suppress(orjson.JSONDecodeError):
+            trailer = orjson.loads(raw)
     cls = _all_domain_errors().get(str(trailer.get("slug")))
     if cls is None or cls.grpc_code != code.name:
         cls = _BY_CODE.get(code)

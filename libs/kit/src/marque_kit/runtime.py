@@ -91,6 +91,7 @@ class Runtime:
                 servicers=self.grpc_servicers,
                 service_names=self.grpc_service_names,
                 port=self.settings.grpc_port,
+                readiness=self.db.ping,
             )
         if self.runs_workers:
             self.relay = OutboxRelay(
