@@ -56,21 +56,22 @@ async def post_entry(session: AsyncSession, envelope: Envelope) -> None:
 async def ledger_counts(db: Database) -> tuple[int, int]:
     """(rows, distinct event ids) in the ledger."""
     async with db.engine.connect() as conn:
-        row = (await conn.execute(text("SELECT count(*), count(DISTINCT event_id) FROM ledger"))).one()
+        counts = text("SELECT count(*), count(DISTINCT event_id) FROM ledger")
+        row = (await conn.execute(counts)).one()
     return int(row[0]), int(row[1])
 
 
 async def eventually(
-    check: Callable[[], Awaitable[Any]], *, timeout: float = 60.0, every: float = 0.1
+    check: Callable[[], Awaitable[Any]], *, within: float = 60.0, every: float = 0.1
 ) -> Any:
-    """Poll `check` until it returns something truthy; fail with its last value after `timeout`."""
-    deadline = time.monotonic() + timeout
+    """Poll `check` until it returns something truthy; fail with its last value after `within`."""
+    deadline = time.monotonic() + within
     while True:
         value = await check()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s (last value {value!r})")
+            raise AssertionError(f"condition not met within {within}s (last value {value!r})")
         await asyncio.sleep(every)
 
 

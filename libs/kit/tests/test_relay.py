@@ -60,7 +60,7 @@ async def pending_rows(db: Database) -> int:
 async def run_until_drained(db: Database, *relays: OutboxRelay) -> None:
     tasks = [asyncio.create_task(r.run()) for r in relays]
     try:
-        await eventually(lambda: _none_pending(db), timeout=120)
+        await eventually(lambda: _none_pending(db), within=120)
     finally:
         for t in tasks:
             t.cancel()
@@ -137,9 +137,9 @@ async def test_a_commit_wakes_the_relay_without_waiting_for_the_poll(
     task = asyncio.create_task(relay.run())
     try:
         await asyncio.wait_for(relay.listening.wait(), 30)
-        await eventually(lambda: _observed_idle(relay), timeout=30)
+        await eventually(lambda: _observed_idle(relay), within=30)
         await emit(db, probe.producer, 3)
-        await eventually(lambda: _none_pending(db), timeout=30)
+        await eventually(lambda: _none_pending(db), within=30)
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
@@ -175,7 +175,15 @@ async def test_a_failed_publish_keeps_the_rows_pending_and_they_go_out_later(
     assert all(error for _, error in failed)
 
     await probe.bind()
-    assert await eventually(relay.drain_once, timeout=30) == 2
+    assert await eventually(lambda: _drain_tolerating_failure(relay), within=30) == 2
     await relay.close()
     assert await pending_rows(db) == 0
     assert sorted(await probe.take_all()) == sorted(first + later)
+
+
+async def _drain_tolerating_failure(relay: OutboxRelay) -> int:
+    # The relay's channel may still be reopening after the broker closed it.
+    try:
+        return await relay.drain_once()
+    except PublishFailed:
+        return 0

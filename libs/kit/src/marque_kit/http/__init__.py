@@ -4,7 +4,7 @@ pagination, idempotency keys and optimistic concurrency. Services import from he
 
 from marque_kit.http.app import ReadinessCheck, create_http_app
 from marque_kit.http.concurrency import IfMatch, check_version, etag, parse_if_match
-from marque_kit.http.idempotency import Idempotency, IdempotencyDep
+from marque_kit.http.idempotency import Idempotency, IdempotencyDep, purge_idempotency_keys
 from marque_kit.http.middleware import (
     CORRELATION_ID_HEADER,
     REQUEST_ID_HEADER,
@@ -54,6 +54,7 @@ __all__ = [
     "parse_if_match",
     "problem",
     "problem_type",
+    "purge_idempotency_keys",
     "require_scope",
     "scope_to_stores",
 ]

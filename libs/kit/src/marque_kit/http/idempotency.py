@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import orjson
 from fastapi import Depends, Request
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
@@ -166,6 +167,15 @@ class Idempotency:
                 )
             )
         return JsonBytesResponse(content, status_code=status_code, headers=stored_headers)
+
+
+async def purge_idempotency_keys(session: AsyncSession, *, older_than: timedelta) -> int:
+    """Forget keys older than `older_than` (the draft lets keys expire); run it periodically."""
+    cutoff = datetime.now(UTC) - older_than
+    result = await session.execute(
+        delete(idempotency_keys).where(idempotency_keys.c.created_at < cutoff)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def idempotency(request: Request, principal: CurrentPrincipal) -> Idempotency:

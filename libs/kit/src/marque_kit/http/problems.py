@@ -17,6 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from marque_kit.context import request_id_var
 from marque_kit.errors import DomainError
@@ -116,9 +117,11 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     out = []
     for err in exc.errors():
         loc = tuple(err.get("loc", ()))
+        # A JSON syntax error's loc ends in a character offset, which is not a field.
+        field = "body" if err.get("type") == "json_invalid" else _field_name(loc)
         out.append(
             {
-                "field": _field_name(loc),
+                "field": field,
                 "location": str(loc[0]) if loc else "request",
                 "message": str(err.get("msg", "is not valid")),
                 "type": str(err.get("type", "value_error")),
@@ -149,6 +152,22 @@ async def _on_validation_error(request: Request, exc: Exception) -> Response:
     )
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed_methods(request: Request) -> str:
+    # Starlette's Allow names only the first route on the path; ask every route about each method.
+    allowed = [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
+    return ", ".join(allowed)
+
+
 async def _on_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
@@ -159,8 +178,11 @@ async def _on_http_exception(request: Request, exc: Exception) -> Response:
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else ""
     if not detail and status == 404:
         detail = f"Nothing is served at {request.url.path}."
-    elif not detail and status == 405:
-        allowed = (exc.headers or {}).get("allow", (exc.headers or {}).get("Allow", ""))
+    headers = dict(exc.headers or {})
+    if status == 405:
+        allowed = _allowed_methods(request) or headers.pop("allow", headers.pop("Allow", ""))
+        headers = {k: v for k, v in headers.items() if k.lower() != "allow"} | {"Allow": allowed}
+    if not detail and status == 405:
         detail = f"{request.method} is not allowed on {request.url.path}" + (
             f"; use {allowed}." if allowed else "."
         )
@@ -173,7 +195,7 @@ async def _on_http_exception(request: Request, exc: Exception) -> Response:
         slug=slug,
         detail=detail,
         instance=request.url.path,
-        headers=exc.headers,
+        headers=headers,
     )
 
 

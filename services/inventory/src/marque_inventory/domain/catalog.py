@@ -1,4 +1,4 @@
-"""The model catalog (brand / model / trim / colour / option, with MSRP) and the purchase tax (购置税).
+"""The model catalog (brand, model, trim, colour, option, with MSRP) and the purchase tax (购置税).
 
 Catalog prices are what a customer pays, VAT (13%) included, in fen. The catalog is group-level
 reference data: it carries no store.
@@ -32,7 +32,7 @@ class EnergyType(StrEnum):
 class NevPurchaseTaxPolicy:
     """How much of the purchase tax a new-energy vehicle is spared (the state changes this often).
 
-    `relief_share` of the standard tax is forgiven, but never more than `relief_cap_fen` per vehicle.
+    `relief_share` of the standard tax is forgiven, at most `relief_cap_fen` per vehicle.
     """
 
     name: str

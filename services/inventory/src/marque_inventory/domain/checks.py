@@ -10,9 +10,7 @@ from marque_kit.errors import InvalidInput
 def require_text(value: object, field: str) -> str:
     """A non-blank identifier such as a store id or an order reference."""
     if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(
-            f"{field} is required.", errors=[{"field": field, "rule": "required"}]
-        )
+        raise InvalidInput(f"{field} is required.", errors=[{"field": field, "rule": "required"}])
     return value.strip()
 
 

@@ -176,7 +176,7 @@ class PartsReleased(PartsEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class PartsConsumed(PartsEvent):
-    """Parts used on a repair order; finance posts their cost at `unit_cost_fen` (moving average)."""
+    """Parts fitted on a repair order; finance posts their cost at `unit_cost_fen` (moving avg)."""
 
     unit_cost_fen: int
 

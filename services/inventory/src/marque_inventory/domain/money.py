@@ -11,7 +11,7 @@ FEN_PER_YUAN = 100
 
 
 def round_half_up(value: Fraction) -> int:
-    """Round an exact amount of fen to a whole fen, halves away from zero (the tax office's rule)."""
+    """An exact amount of fen to a whole fen, halves away from zero (the tax office's rule)."""
     if value < 0:
         return -round_half_up(-value)
     return math.floor(value + Fraction(1, 2))

@@ -1,4 +1,4 @@
-"""The Vehicle Identification Number (VIN): 17 characters, ISO 3779, with a check digit in position 9.
+"""The Vehicle Identification Number (VIN): 17 characters (ISO 3779), check digit in position 9.
 
 Chinese VINs (GB 16735) carry the check digit as North American ones do, so every VIN is checked.
 """
@@ -68,7 +68,7 @@ def check_digit(vin: str) -> str:
 
 
 def validate_vin(raw: str) -> str:
-    """The normalized VIN, or InvalidVin saying which rule it breaks (length, letters, check digit)."""
+    """The normalized VIN, or InvalidVin naming the rule it breaks (length, letters, check)."""
     if not isinstance(raw, str):
         raise _refuse("required", "A VIN is required.")
     vin = normalize_vin(raw)
