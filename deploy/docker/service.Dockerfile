@@ -36,8 +36,7 @@ FROM ${PYTHON_IMAGE} AS runtime
 ARG SERVICE
 ENV PATH=/opt/venv/bin:${PATH} \
     PYTHONUNBUFFERED=1 \
-    PYTHONDONTWRITEBYTECODE=1 \
-    MARQUE_SERVICE=${SERVICE}
+    PYTHONDONTWRITEBYTECODE=1
 RUN groupadd --system --gid 10001 marque \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
         --shell /usr/sbin/nologin marque

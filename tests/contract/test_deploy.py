@@ -137,7 +137,7 @@ def env_names_read(service: str) -> set[str]:
     for field_name, field in cls.model_fields.items():
         alias = field.validation_alias
         if isinstance(alias, AliasChoices):
-            names |= {c.upper() for c in alias.choices if str(c).upper().startswith("MARQUE_")}
+            names |= {str(c).upper() for c in alias.choices if str(c).upper().startswith("MARQUE_")}
         else:
             names.add(f"{prefix}{field_name}".upper())
     return names
@@ -383,12 +383,8 @@ def test_production_network_policies_admit_only_real_callers() -> None:
     assert deny and set(deny[0]["spec"]["policyTypes"]) == {"Ingress", "Egress"}
     assert "ingress" not in deny[0]["spec"] and "egress" not in deny[0]["spec"]
 
-    inventory = pod_spec(named(docs, "Deployment", "inventory"))
-    inventory_labels = named(docs, "Deployment", "inventory")["spec"]["template"]["metadata"][
-        "labels"
-    ]
-    assert inventory
-    ingress = policies_for(docs, inventory_labels, "Ingress")
+    inventory = named(docs, "Deployment", "inventory")
+    ingress = policies_for(docs, inventory["spec"]["template"]["metadata"]["labels"], "Ingress")
     assert ingress_ports_from(ingress, {"app": "gateway"}) == {HTTP_PORT, GRPC_PORT}
     assert ingress_ports_from(ingress, {"app": "sales"}) == {GRPC_PORT}
     assert ingress_ports_from(ingress, {"app": "aftersales"}) == {GRPC_PORT}
@@ -400,7 +396,7 @@ def test_production_network_policies_admit_only_real_callers() -> None:
         egress_ports = {
             port["port"]
             for policy in policies_for(docs, labels, "Egress")
-            for rule in policy["spec"]["egress"]
+            for rule in policy["spec"].get("egress", [])
             for port in rule.get("ports", [])
         }
         assert {53, 5432, 5672} <= egress_ports, workload["metadata"]["name"]
@@ -474,7 +470,9 @@ def test_compose_migrates_before_serving(compose: Doc, service: str) -> None:
         assert container["read_only"] is True
         assert container["cap_drop"] == ["ALL"]
         assert container["build"]["args"]["SERVICE"] == service
-        assert (REPO_ROOT / container["build"]["context"] / container["build"]["dockerfile"]).exists()
+        assert (
+            REPO_ROOT / container["build"]["context"] / container["build"]["dockerfile"]
+        ).exists()
 
 
 def test_compose_ports_follow_design(compose: Doc) -> None:

@@ -42,6 +42,8 @@ async def test_every_event_is_applied_exactly_once_across_a_broker_restart(
     producer = unique("svc")
     broker = Broker(marque_amqp_url, amqp_namespace, retry_delays=[0.2, 0.5])
     await broker.connect()
+    reconnects: list[object] = []
+    broker.connection.reconnect_callbacks.add(lambda *_: reconnects.append(_))
     relay = OutboxRelay(db, broker, service=producer, poll_seconds=0.5, publish_timeout=5)
     consumer = Consumer(
         db,
@@ -70,6 +72,7 @@ async def test_every_event_is_applied_exactly_once_across_a_broker_restart(
         await flow
 
         await eventually(lambda: _ledger_has(db, EVENTS), within=180, every=0.5)
+        assert reconnects, "the broker restart did not break the connection"
         assert await ledger_counts(db) == (EVENTS, EVENTS)
         async with db.engine.connect() as conn:
             unsent = await conn.scalar(text("SELECT count(*) FROM outbox WHERE sent_at IS NULL"))

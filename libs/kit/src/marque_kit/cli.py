@@ -84,11 +84,14 @@ def cmd_token(args: argparse.Namespace) -> None:
 
 
 def cmd_replay_parked(args: argparse.Namespace) -> None:
-    from marque_kit.consumer import replay_parked_queue
+    from marque_kit.consumer import replay_parked_cli
 
     spec = _specs([args.consumer])[0]
     settings = spec.settings()
-    moved = asyncio.run(replay_parked_queue(settings, args.consumer, args.producer, limit=args.limit))
+    queue = f"{args.consumer}.from.{args.producer}"
+    moved = asyncio.run(
+        replay_parked_cli(settings.amqp_url, settings.amqp_namespace, queue, limit=args.limit)
+    )
     print(f"replayed {moved} message(s) from {args.consumer}.from.{args.producer}.parked")
 
 

@@ -20,9 +20,7 @@ def install_platform_tables(bind: Connection) -> None:
     """The same DDL without Alembic (tests: `await conn.run_sync(install_platform_tables)`)."""
     platform_metadata.create_all(bind)
     bind.execute(
-        text(
-            "CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (position) WHERE sent_at IS NULL"
-        )
+        text("CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (position) WHERE sent_at IS NULL")
     )
     # Wake the relay at commit; notifications with the same payload fold into one per transaction.
     bind.execute(

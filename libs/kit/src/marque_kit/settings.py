@@ -16,7 +16,7 @@ DEV_PII_KEY = "dev-pii-key-change-me"
 
 
 def _shared(name: str) -> AliasChoices:
-    return AliasChoices(name, f"MARQUE_{name.upper()}")
+    return AliasChoices(f"MARQUE_{name.upper()}")
 
 
 class ServiceSettings(BaseSettings):

@@ -118,9 +118,8 @@ class Vehicle:
     model_year: int
     cost_fen: int  # what the dealer paid the OEM, VAT excluded
     status: VehicleStatus
-    arrived_on: date | None = (
-        None  # the day it arrived at its current store; stock age counts from it
-    )
+    # The day it arrived at its current store; stock age (库龄) counts from it.
+    arrived_on: date | None = None
     reservation: Reservation | None = None
     transfer_id: str | None = None  # the transfer holding it, while in transfer
     version: int = 0

@@ -1,0 +1,119 @@
+"""gRPC servicer: proto <-> domain mapping lives only here; the kit maps errors to codes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from marque.inventory.v1 import inventory_pb2 as inv
+from marque.inventory.v1 import inventory_service_pb2 as svc
+from marque.inventory.v1 import inventory_service_pb2_grpc
+from marque_inventory.domain.vehicles import Vehicle
+from marque_inventory.events import money, timestamp, vehicle_status
+from marque_inventory.repository import load_vehicle
+from marque_inventory.unit_of_work import Inventory
+from marque_inventory.vehicle_service import reserve_vehicle, run_vehicle_request
+from marque_kit.errors import InvalidInput
+from marque_kit.rpc import current_principal
+
+DEFAULT_HOLD = timedelta(hours=72)
+
+
+def vehicle_message(vehicle: Vehicle) -> inv.Vehicle:
+    held = vehicle.reservation
+    message = inv.Vehicle(
+        vin=vehicle.vin,
+        store_id=vehicle.store_id,
+        model_code=vehicle.model_code,
+        trim_code=vehicle.trim_code,
+        colour_code=vehicle.colour_code,
+        model_year=vehicle.model_year,
+        status=vehicle_status(vehicle.status.value),  # type: ignore[arg-type]
+        cost=money(vehicle.cost_fen),
+        arrived_on=vehicle.arrived_on.isoformat() if vehicle.arrived_on else "",
+        order_ref=held.order_ref if held else "",
+        version=vehicle.version,
+    )
+    if held:
+        message.reserved_until.CopyFrom(timestamp(held.expires_at))
+    return message
+
+
+def _required(value: str, field: str) -> str:
+    if not value.strip():
+        raise InvalidInput(f"{field} is required.", errors=[{"field": field, "rule": "required"}])
+    return value
+
+
+class InventoryRpc(inventory_service_pb2_grpc.InventoryServiceServicer):
+    def __init__(self, inventory: Inventory) -> None:
+        self.inventory = inventory
+
+    async def ReserveVehicle(
+        self, request: svc.ReserveVehicleRequest, context: Any
+    ) -> svc.ReserveVehicleResponse:
+        expires_at = (
+            request.expires_at.ToDatetime(tzinfo=UTC)
+            if request.HasField("expires_at")
+            else datetime.now(UTC) + DEFAULT_HOLD
+        )
+        vehicle = await reserve_vehicle(
+            self.inventory,
+            current_principal(),
+            request_id=request.request_id,
+            vin=_required(request.vin, "vin"),
+            order_ref=_required(request.order_ref, "order_ref"),
+            expires_at=expires_at,
+            store_id=request.store_id,
+        )
+        return svc.ReserveVehicleResponse(vehicle=vehicle_message(vehicle))
+
+    async def ReleaseVehicle(
+        self, request: svc.ReleaseVehicleRequest, context: Any
+    ) -> svc.ReleaseVehicleResponse:
+        reason = request.reason or "released by order"
+        vehicle = await run_vehicle_request(
+            self.inventory,
+            current_principal(),
+            request_id=request.request_id,
+            method="release",
+            vin=_required(request.vin, "vin"),
+            order_ref=_required(request.order_ref, "order_ref"),
+            command=lambda v: v.release(request.order_ref, reason),
+        )
+        return svc.ReleaseVehicleResponse(vehicle=vehicle_message(vehicle))
+
+    async def MarkSold(self, request: svc.MarkSoldRequest, context: Any) -> svc.MarkSoldResponse:
+        vehicle = await run_vehicle_request(
+            self.inventory,
+            current_principal(),
+            request_id=request.request_id,
+            method="sold",
+            vin=_required(request.vin, "vin"),
+            order_ref=_required(request.order_ref, "order_ref"),
+            command=lambda v: v.mark_sold(request.order_ref),
+        )
+        return svc.MarkSoldResponse(vehicle=vehicle_message(vehicle))
+
+    async def MarkDelivered(
+        self, request: svc.MarkDeliveredRequest, context: Any
+    ) -> svc.MarkDeliveredResponse:
+        vehicle = await run_vehicle_request(
+            self.inventory,
+            current_principal(),
+            request_id=request.request_id,
+            method="delivered",
+            vin=_required(request.vin, "vin"),
+            order_ref=_required(request.order_ref, "order_ref"),
+            command=lambda v: v.mark_delivered(request.order_ref),
+        )
+        return svc.MarkDeliveredResponse(vehicle=vehicle_message(vehicle))
+
+    async def GetVehicle(
+        self, request: svc.GetVehicleRequest, context: Any
+    ) -> svc.GetVehicleResponse:
+        principal = current_principal()
+        async with self.inventory.db.session() as session:
+            vehicle = await load_vehicle(session, _required(request.vin, "vin").strip().upper())
+        principal.require_store(vehicle.store_id, what=f"Vehicle {request.vin}")
+        return svc.GetVehicleResponse(vehicle=vehicle_message(vehicle))
