@@ -1,0 +1,140 @@
+"""Inventory integration fixtures: a migrated database of this run, the app with its lifespan
+(HTTP + gRPC + relay + jobs against the real PostgreSQL and RabbitMQ), and helpers."""
+
+from __future__ import annotations
+
+import itertools
+import socket
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+from sqlalchemy.dialects.postgresql import insert
+
+from marque_inventory import demo_data
+from marque_inventory.domain.vin import with_check_digit
+from marque_inventory.main import create_app
+from marque_inventory.models import Brand, Colour, Part, Store, Trim, VehicleModel, VehicleOption
+from marque_inventory.settings import InventorySettings
+from marque_kit.auth import Principal, sign_principal
+from marque_kit.migrations import upgrade
+
+SERVICE_DIR = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def inventory_settings(
+    make_database: Callable[[str], str], marque_test_env: dict[str, Any]
+) -> InventorySettings:
+    url = make_database("inventory")
+    upgrade(SERVICE_DIR, url)
+    return InventorySettings(
+        database_url=url,
+        grpc_port=free_port(),
+        expiry_sweep_seconds=0.3,
+        **marque_test_env,
+    )
+
+
+@pytest.fixture(scope="session")
+async def inventory_app(inventory_settings: InventorySettings) -> AsyncIterator[FastAPI]:
+    app = create_app(inventory_settings)
+    async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30):
+        await load_catalog(app)
+        yield app
+
+
+async def load_catalog(app: FastAPI) -> None:
+    """The demo catalog (stores, brands, models, trims, colours, options, parts), idempotently."""
+    rows: list[tuple[type, list[dict[str, Any]]]] = [
+        (Store, [dict(id=i, name=n, city=c, timezone=tz) for i, n, c, tz in demo_data.STORES]),
+        (Brand, [dict(code=c, name=n, country=k, wmi=w) for c, n, k, w in demo_data.BRANDS]),
+        (
+            VehicleModel,
+            [dict(code=c, brand_code=b, name=n, body=y) for c, b, n, y in demo_data.MODELS],
+        ),
+        (
+            Trim,
+            [
+                dict(
+                    code=c,
+                    model_code=m,
+                    name=n,
+                    energy_type=e,
+                    msrp_fen=p * 100,
+                    dealer_cost_fen=d * 100,
+                )
+                for c, m, n, e, p, d in demo_data.TRIMS
+            ],
+        ),
+        (Colour, [dict(code=c, name=n, hex=h) for c, n, h in demo_data.COLOURS]),
+        (VehicleOption, [dict(code=c, name=n, price_fen=p * 100) for c, n, p in demo_data.OPTIONS]),
+        (
+            Part,
+            [
+                dict(part_number=c, name=n, unit_price_fen=p * 100, unit_cost_fen=k * 100)
+                for c, n, p, k in demo_data.PARTS
+            ],
+        ),
+    ]
+    async with app.state.inventory.db.session() as session, session.begin():
+        for model, values in rows:
+            await session.execute(insert(model).values(values).on_conflict_do_nothing())
+
+
+@pytest.fixture
+async def client(inventory_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=inventory_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://inventory") as c:
+        yield c
+
+
+def principal_headers(
+    settings: InventorySettings,
+    *,
+    roles: tuple[str, ...] = ("hq_admin",),
+    stores: tuple[str, ...] = ("*",),
+    sub: str = "tester",
+) -> dict[str, str]:
+    token = sign_principal(
+        Principal(subject=sub, roles=roles, stores=stores), settings.internal_secret
+    )
+    return {"X-Marque-Principal": token}
+
+
+@pytest.fixture
+def as_hq(inventory_settings: InventorySettings) -> dict[str, str]:
+    return principal_headers(inventory_settings)
+
+
+@pytest.fixture
+def as_store(inventory_settings: InventorySettings) -> Callable[..., dict[str, str]]:
+    """`as_store("SH01", role="store_manager")` -> headers of a principal seeing only that store."""
+
+    def make(store: str, role: str = "store_manager", sub: str = "staff") -> dict[str, str]:
+        return principal_headers(inventory_settings, roles=(role,), stores=(store,), sub=sub)
+
+    return make
+
+
+_serial = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def new_vin() -> Callable[[], str]:
+    """A fresh valid VIN per call (the database is per run, shared by its tests)."""
+
+    def make() -> str:
+        return with_check_digit(f"LRW3E7FATC{next(_serial):06d}")
+
+    return make
