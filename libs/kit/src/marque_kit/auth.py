@@ -26,16 +26,35 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
     "hq_admin": frozenset({"*"}),
     "store_manager": frozenset({"*"}),
     "sales_manager": frozenset(
-        {"inventory.vehicles:read", "inventory.vehicles:reserve", "inventory.catalog:read",
-         "inventory.transfers:read", "inventory.transfers:write", "crm.*", "sales.*"}
+        {
+            "inventory.vehicles:read",
+            "inventory.vehicles:reserve",
+            "inventory.catalog:read",
+            "inventory.transfers:read",
+            "inventory.transfers:write",
+            "crm.*",
+            "sales.*",
+        }
     ),
     "sales_consultant": frozenset(
-        {"inventory.vehicles:read", "inventory.catalog:read", "inventory.vehicles:reserve",
-         "crm.leads:*", "crm.customers:*", "sales.quotes:*", "sales.orders:*"}
+        {
+            "inventory.vehicles:read",
+            "inventory.catalog:read",
+            "inventory.vehicles:reserve",
+            "crm.leads:*",
+            "crm.customers:*",
+            "sales.quotes:*",
+            "sales.orders:*",
+        }
     ),
     "stock_clerk": frozenset(
-        {"inventory.vehicles:*", "inventory.catalog:read", "inventory.parts:*",
-         "inventory.transfers:read", "inventory.transfers:write"}
+        {
+            "inventory.vehicles:*",
+            "inventory.catalog:read",
+            "inventory.parts:*",
+            "inventory.transfers:read",
+            "inventory.transfers:write",
+        }
     ),
     "parts_clerk": frozenset({"inventory.parts:*", "inventory.catalog:read"}),
     "service_advisor": frozenset(
@@ -82,7 +101,9 @@ class Principal:
 
     def require(self, scope: str) -> None:
         if not self.can(scope):
-            raise Forbidden(f"Your role does not allow '{scope}'. Ask your store manager for access.")
+            raise Forbidden(
+                f"Your role does not allow '{scope}'. Ask your store manager for access."
+            )
 
     def sees_store(self, store_id: str) -> bool:
         return self.is_hq or store_id in self.stores

@@ -100,10 +100,9 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) ->
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             return False
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(url, timeout=2) as resp:
-                if resp.status == 200:
-                    return True
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as resp:
+            if resp.status == 200:
+                return True
         time.sleep(0.3)
     return False
 

@@ -14,7 +14,12 @@ from typing import Any, Protocol
 
 from google.protobuf.message import Message
 from sqlalchemy import insert, text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from marque_kit.envelope import Envelope, wrap
 from marque_kit.tables import outbox

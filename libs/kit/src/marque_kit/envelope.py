@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -100,7 +101,7 @@ class Envelope:
             raise MalformedEvent(f"The event is not valid JSON: {exc}.") from exc
         return cls.from_dict(body)
 
-    def parse(self, message_type: type[M]) -> M:
+    def parse(self, message_type: builtins.type[M]) -> M:
         """Decode `data` into the proto message; unknown fields are tolerated (newer producers)."""
         expected = message_type.DESCRIPTOR.full_name
         if self.type != expected:

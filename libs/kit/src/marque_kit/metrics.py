@@ -24,7 +24,9 @@ grpc_requests = Counter(
     "marque_grpc_requests_total", "gRPC calls served", ["service", "method", "code"]
 )
 grpc_latency = Histogram(
-    "marque_grpc_request_seconds", "gRPC call latency", ["service", "method"],
+    "marque_grpc_request_seconds",
+    "gRPC call latency",
+    ["service", "method"],
     buckets=LATENCY_BUCKETS,
 )
 
@@ -46,9 +48,7 @@ events_parked = Counter(
 parked_messages = Gauge(
     "marque_parked_messages", "Messages waiting in a parked queue", ["service", "queue"]
 )
-outbox_lag = Gauge(
-    "marque_outbox_lag_seconds", "Age of the oldest unsent outbox row", ["service"]
-)
+outbox_lag = Gauge("marque_outbox_lag_seconds", "Age of the oldest unsent outbox row", ["service"])
 outbox_pending = Gauge("marque_outbox_pending", "Unsent outbox rows", ["service"])
 relay_errors = Counter("marque_outbox_relay_errors_total", "Relay publish failures", ["service"])
 impossible_transitions = Counter(
@@ -59,6 +59,7 @@ impossible_transitions = Counter(
 
 # Business counters: one family, labelled by what happened.
 business_events = Counter(
-    "marque_business_events_total", "Business counters (leads created, vehicles reserved, ...)",
+    "marque_business_events_total",
+    "Business counters (leads created, vehicles reserved, ...)",
     ["service", "what"],
 )

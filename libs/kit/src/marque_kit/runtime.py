@@ -78,6 +78,10 @@ class Runtime:
     def _spawn(self, name: str, job: BackgroundJob) -> None:
         self._tasks.append(asyncio.create_task(self._supervise(name, job), name=name))
 
+    async def _database_ready(self) -> bool:
+        await self.db.ping()
+        return True
+
     async def start(self) -> None:
         from marque_kit.rpc import start_grpc_server
 
@@ -91,7 +95,7 @@ class Runtime:
                 servicers=self.grpc_servicers,
                 service_names=self.grpc_service_names,
                 port=self.settings.grpc_port,
-                readiness=self.db.ping,
+                readiness=self._database_ready,
             )
         if self.runs_workers:
             self.relay = OutboxRelay(

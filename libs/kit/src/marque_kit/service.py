@@ -1,12 +1,12 @@
 """How a service plugs into the `marque` CLI: a `ServiceSpec` published as an entry point.
 
-Each service's pyproject declares `[project.entry-points."marque.services"] <name> = "marque_<name>.main:spec"`,
-so the kit finds services without importing any of them by name.
+Each service's pyproject declares, under `[project.entry-points."marque.services"]`,
+`<name> = "marque_<name>.main:spec"`, so the kit finds services without importing them by name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -23,7 +23,7 @@ class ServiceSpec:
     settings: Callable[..., ServiceSettings]
     create_app: Callable[[Any], Any]
     service_dir: Path
-    seed: Callable[[Any], Awaitable[str]] | None = None
+    seed: Callable[[Any], Coroutine[Any, Any, str]] | None = None
     order: int = 100  # start order for `marque up` (lower first)
 
 

@@ -1,7 +1,7 @@
 """Configuration from the environment (DESIGN.md §10).
 
 Each service subclasses `ServiceSettings` with `env_prefix="MARQUE_<SVC>_"`; the shared knobs
-(`MARQUE_ENV`, `MARQUE_AMQP_URL`, `MARQUE_INTERNAL_SECRET`, ...) are read without the service prefix.
+(`MARQUE_ENV`, `MARQUE_AMQP_URL`, `MARQUE_INTERNAL_SECRET`, ...) carry no service prefix.
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ class ServiceSettings(BaseSettings):
     )
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/marque"
     db_pool_size: int = 10
-    amqp_url: str = Field("amqp://guest:guest@127.0.0.1:5672/", validation_alias=_shared("amqp_url"))
+    amqp_url: str = Field(
+        "amqp://guest:guest@127.0.0.1:5672/", validation_alias=_shared("amqp_url")
+    )
     # Prefix for every exchange and queue name, so that test runs never share broker names.
     amqp_namespace: str = Field("", validation_alias=_shared("amqp_namespace"))
     internal_secret: str = Field(DEV_INTERNAL_SECRET, validation_alias=_shared("internal_secret"))

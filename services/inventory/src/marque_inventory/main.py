@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from marque.inventory.v1 import inventory_service_pb2_grpc
-from marque_inventory.api import vehicles
+from marque_inventory.api import transfers, vehicles
 from marque_inventory.rpc import InventoryRpc
 from marque_inventory.settings import InventorySettings
 from marque_inventory.unit_of_work import Inventory
@@ -18,7 +18,7 @@ from marque_kit.http import create_http_app
 from marque_kit.runtime import Runtime
 from marque_kit.service import ServiceSpec
 
-ROUTERS = [vehicles.router]
+ROUTERS = [vehicles.router, transfers.router]
 
 
 def create_app(settings: InventorySettings) -> FastAPI:

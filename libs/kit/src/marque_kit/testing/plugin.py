@@ -9,6 +9,7 @@ when the run ends.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import subprocess
@@ -42,7 +43,7 @@ def _amqp_answers(url: str) -> bool:
     async def probe() -> bool:
         try:
             conn = await asyncio.wait_for(aio_pika.connect(url), 5)
-        except (OSError, asyncio.TimeoutError, aio_pika.exceptions.AMQPError):
+        except (TimeoutError, OSError, aio_pika.exceptions.AMQPError):
             return False
         await conn.close()
         return True
@@ -157,16 +158,12 @@ def delete_broker_names(amqp_url: str, namespace: str) -> None:
         async with conn:
             for q in queues:
                 ch = await conn.channel()
-                try:
+                with contextlib.suppress(aio_pika.exceptions.AMQPError):
                     await ch.queue_delete(q)
-                except aio_pika.exceptions.AMQPError:
-                    pass
             for ex in exchanges:
                 ch = await conn.channel()
-                try:
+                with contextlib.suppress(aio_pika.exceptions.AMQPError):
                     await ch.exchange_delete(ex)
-                except aio_pika.exceptions.AMQPError:
-                    pass
 
     asyncio.run(delete())
 
