@@ -19,7 +19,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +89,9 @@ def _transfer(variant: int, *, kind: str, status: str, version: int) -> dict[str
         to_store_id=stores[1],
         status=status,
         version=version + variant,
-        vin=(_vehicle(variant, status="in_transfer", version=1)["vin"] if kind == "vehicle" else None),
+        vin=(
+            _vehicle(variant, status="in_transfer", version=1)["vin"] if kind == "vehicle" else None
+        ),
         lines=lines if kind == "parts" else (),
     )
 
@@ -141,9 +143,7 @@ def build_events(variant: int = 0) -> list[ev.InventoryEvent]:
             order_ref=f"SO-SH01-{124 + v:06d}",
             expired_at=at,
         ),
-        ev.VehicleSold(
-            occurred_at=at, **vehicle("sold", 5), order_ref=f"SO-SH01-{125 + v:06d}"
-        ),
+        ev.VehicleSold(occurred_at=at, **vehicle("sold", 5), order_ref=f"SO-SH01-{125 + v:06d}"),
         ev.VehicleDelivered(
             occurred_at=at,
             **vehicle("delivered", 6),
@@ -244,7 +244,9 @@ def partial_vehicle(variant: int) -> Callable[[str, int], dict[str, Any]]:
 
 
 @contextmanager
-def request_context(correlation: str = CORRELATION, traceparent: str = TRACEPARENT) -> Iterator[None]:
+def request_context(
+    correlation: str = CORRELATION, traceparent: str = TRACEPARENT
+) -> Iterator[None]:
     """What a request served by the inventory binds before it writes its events."""
     tokens = (correlation_id_var.set(correlation), traceparent_var.set(traceparent))
     try:
@@ -290,17 +292,24 @@ def render(envelope: Envelope) -> str:
     return json.dumps(envelope.to_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def main() -> None:
-    FIXTURES.mkdir(exist_ok=True)
+def generate() -> dict[Path, str]:
+    """{fixture path: its text} for the reference events (variant 0)."""
+    files: dict[Path, str] = {}
     with request_context():
         for event in build_events(0):
             name = type(event).__name__
             _, envelope = produce(
                 event, event_id=str(uuid.uuid5(ID_NAMESPACE, name)), time=FIXED_TIME
             )
-            path = fixture_path(envelope.type)
-            path.write_text(render(envelope), encoding="utf-8")
-            print(f"wrote {path.relative_to(FIXTURES.parents[2])}")
+            files[fixture_path(envelope.type)] = render(envelope)
+    return files
+
+
+def main() -> None:
+    FIXTURES.mkdir(exist_ok=True)
+    for path, text in generate().items():
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path.relative_to(FIXTURES.parents[2])}")
 
 
 if __name__ == "__main__":

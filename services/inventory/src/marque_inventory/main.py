@@ -7,9 +7,11 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from marque.inventory.v1 import inventory_service_pb2_grpc
-from marque_inventory.api import transfers, vehicles
+from marque_inventory.api import catalog, parts, stock, transfers, vehicles
+from marque_inventory.domain.ageing import AgeBuckets
 from marque_inventory.rpc import InventoryRpc
 from marque_inventory.settings import InventorySettings
+from marque_inventory.stock_service import business_date, sweep_stock_age
 from marque_inventory.unit_of_work import Inventory
 from marque_inventory.vehicle_service import expire_due_reservations, sweeper
 from marque_kit.broker import Broker
@@ -18,7 +20,7 @@ from marque_kit.http import create_http_app
 from marque_kit.runtime import Runtime
 from marque_kit.service import ServiceSpec
 
-ROUTERS = [vehicles.router, transfers.router]
+ROUTERS = [vehicles.router, transfers.router, parts.router, catalog.router, stock.router]
 
 
 def create_app(settings: InventorySettings) -> FastAPI:
@@ -36,6 +38,14 @@ def create_app(settings: InventorySettings) -> FastAPI:
     runtime.add_job(
         "expire-reservations",
         sweeper(lambda: expire_due_reservations(inventory), settings.expiry_sweep_seconds),
+    )
+    age_buckets = AgeBuckets(tuple(settings.age_buckets))
+    runtime.add_job(
+        "stock-age-sweep",
+        sweeper(
+            lambda: sweep_stock_age(inventory, age_buckets, business_date()),
+            settings.ageing_sweep_seconds,
+        ),
     )
     app = create_http_app(
         service="inventory",

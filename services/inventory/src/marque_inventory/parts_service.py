@@ -15,6 +15,7 @@ from datetime import datetime
 import orjson
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlmodel import col
 
 from marque_inventory.domain.events import InventoryEvent
 from marque_inventory.domain.part_lines import PartLine, merge_lines
@@ -146,7 +147,7 @@ async def _require_known_parts(uow: InventoryUnitOfWork, part_numbers: Sequence[
     known = set(
         (
             await uow.session.execute(
-                select(Part.part_number).where(Part.part_number.in_(part_numbers))  # type: ignore[attr-defined]
+                select(col(Part.part_number)).where(col(Part.part_number).in_(part_numbers))
             )
         ).scalars()
     )
@@ -154,7 +155,9 @@ async def _require_known_parts(uow: InventoryUnitOfWork, part_numbers: Sequence[
     if unknown:
         raise InvalidInput(
             f"Not in the parts catalog: {', '.join(unknown)}.",
-            errors=[{"field": "part_number", "rule": "known_part", "part_number": p} for p in unknown],
+            errors=[
+                {"field": "part_number", "rule": "known_part", "part_number": p} for p in unknown
+            ],
         )
 
 
@@ -178,10 +181,10 @@ async def lock_stocks(
             await uow.session.execute(
                 select(PartStockRow)
                 .where(
-                    PartStockRow.store_id == store_id,
-                    PartStockRow.part_number.in_(wanted),  # type: ignore[attr-defined]
+                    col(PartStockRow.store_id) == store_id,
+                    col(PartStockRow.part_number).in_(wanted),
                 )
-                .order_by(PartStockRow.part_number)  # type: ignore[arg-type]
+                .order_by(col(PartStockRow.part_number))
                 .with_for_update()
                 .execution_options(populate_existing=True)
             )
@@ -244,11 +247,11 @@ async def _append_movements(
                     for m in movements
                 ]
             )
-            .returning(StockMovementRow.id, StockMovementRow.part_number)  # type: ignore[arg-type]
+            .returning(col(StockMovementRow.id), col(StockMovementRow.part_number))
         )
     ).all()
     # One movement per part and command (lines are merged), so the part number finds its id.
-    id_of = {part_number: movement_id for movement_id, part_number in ids}
+    id_of = {part: movement_id for movement_id, part in ids if movement_id is not None}
     return [
         RecordedMovement(
             movement_id=id_of[m.part_number],
@@ -469,7 +472,7 @@ async def load_movements(uow: InventoryUnitOfWork, ids: Sequence[int]) -> list[R
     rows = (
         (
             await uow.session.execute(
-                select(StockMovementRow).where(StockMovementRow.id.in_(ids))  # type: ignore[union-attr]
+                select(StockMovementRow).where(col(StockMovementRow.id).in_(ids))
             )
         )
         .scalars()
@@ -493,7 +496,8 @@ async def run_parts_request(
     reference = _reference(reference)
     merged = part_lines(lines)
     principal.require_store(store_id, what=f"Store {store_id}")
-    async with inventory.uow() as uow:
+    uow = inventory.uow()
+    async with uow:
         prior = await _claim_request(
             uow, request_id, method, _fingerprint(method, store_id, reference, merged)
         )
@@ -508,7 +512,9 @@ async def run_parts_request(
                 idempotency_keys.c.principal == RPC_REQUEST_PRINCIPAL,
                 idempotency_keys.c.key == request_id,
             )
-            .values(status_code=200, response_body={"movement_ids": [m.movement_id for m in recorded]})
+            .values(
+                status_code=200, response_body={"movement_ids": [m.movement_id for m in recorded]}
+            )
         )
         await uow.commit()
     return recorded
@@ -534,7 +540,7 @@ async def stock_levels(
         known = set(
             (
                 await session.execute(
-                    select(Part.part_number).where(Part.part_number.in_(wanted))  # type: ignore[attr-defined]
+                    select(col(Part.part_number)).where(col(Part.part_number).in_(wanted))
                 )
             ).scalars()
         )
@@ -542,8 +548,8 @@ async def stock_levels(
             (
                 await session.execute(
                     select(PartStockRow).where(
-                        PartStockRow.store_id == store_id,
-                        PartStockRow.part_number.in_(wanted),  # type: ignore[attr-defined]
+                        col(PartStockRow.store_id) == store_id,
+                        col(PartStockRow.part_number).in_(wanted),
                     )
                 )
             )

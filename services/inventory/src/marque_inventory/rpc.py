@@ -10,6 +10,7 @@ from marque.inventory.v1 import inventory_service_pb2 as svc
 from marque.inventory.v1 import inventory_service_pb2_grpc
 from marque_inventory.domain.vehicles import Vehicle
 from marque_inventory.events import money, timestamp, vehicle_status
+from marque_inventory.parts_service import RecordedMovement, run_parts_request, stock_levels
 from marque_inventory.repository import load_vehicle
 from marque_inventory.unit_of_work import Inventory
 from marque_inventory.vehicle_service import reserve_vehicle, run_vehicle_request
@@ -117,3 +118,66 @@ class InventoryRpc(inventory_service_pb2_grpc.InventoryServiceServicer):
             vehicle = await load_vehicle(session, _required(request.vin, "vin").strip().upper())
         principal.require_store(vehicle.store_id, what=f"Vehicle {request.vin}")
         return svc.GetVehicleResponse(vehicle=vehicle_message(vehicle))
+
+    @staticmethod
+    def _part_movement(movement: RecordedMovement) -> inv.PartMovement:
+        return inv.PartMovement(
+            movement_id=str(movement.movement_id),
+            part_number=movement.part_number,
+            quantity=movement.quantity,
+            unit_cost=money(movement.unit_cost_fen),
+            on_hand_after=movement.on_hand_after,
+            available_after=movement.available_after,
+        )
+
+    async def _part_lines(self, method: str, request: Any) -> list[inv.PartMovement]:
+        """Reserve, consume or release: the three requests share one shape."""
+        movements = await run_parts_request(
+            self.inventory,
+            current_principal(),
+            method,
+            request_id=request.request_id,
+            store_id=_required(request.store_id, "store_id"),
+            reference=_required(request.reference, "reference"),
+            lines=[(line.part_number, line.quantity) for line in request.lines],
+        )
+        return [self._part_movement(m) for m in movements]
+
+    async def ReserveParts(
+        self, request: svc.ReservePartsRequest, context: Any
+    ) -> svc.ReservePartsResponse:
+        return svc.ReservePartsResponse(movements=await self._part_lines("reserve", request))
+
+    async def ConsumeParts(
+        self, request: svc.ConsumePartsRequest, context: Any
+    ) -> svc.ConsumePartsResponse:
+        return svc.ConsumePartsResponse(movements=await self._part_lines("consume", request))
+
+    async def ReleaseParts(
+        self, request: svc.ReleasePartsRequest, context: Any
+    ) -> svc.ReleasePartsResponse:
+        return svc.ReleasePartsResponse(movements=await self._part_lines("release", request))
+
+    async def GetStockLevels(
+        self, request: svc.GetStockLevelsRequest, context: Any
+    ) -> svc.GetStockLevelsResponse:
+        stocks = await stock_levels(
+            self.inventory,
+            current_principal(),
+            store_id=_required(request.store_id, "store_id"),
+            part_numbers=list(request.part_numbers),
+        )
+        return svc.GetStockLevelsResponse(
+            stock_levels=[
+                inv.StockLevel(
+                    part_number=s.part_number,
+                    store_id=s.store_id,
+                    on_hand=s.on_hand,
+                    reserved=s.reserved,
+                    available=s.available,
+                    bin=s.bin,
+                    reorder_point=s.reorder_point,
+                )
+                for s in stocks
+            ]
+        )

@@ -1,13 +1,13 @@
-"""Stock questions and the 库龄 sweep: counts per store, model and bucket; age alerts into the outbox."""
+"""库龄 (stock age): the business date and the sweep that raises one alert per bucket crossed."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_, select, update
+from sqlmodel import col
 
 from marque_inventory.domain.ageing import AGEING_STATUSES, AgeBuckets, check_stock_age
 from marque_inventory.models import VehicleRow
@@ -46,25 +46,26 @@ async def sweep_stock_age(
     crossed_unalerted = or_(
         *(
             and_(
-                VehicleRow.age_alerted_days < t,
-                VehicleRow.arrived_on < today - timedelta(days=t),  # type: ignore[operator]
+                col(VehicleRow.age_alerted_days) < t,
+                col(VehicleRow.arrived_on) < today - timedelta(days=t),
             )
             for t in buckets.thresholds
         )
     )
     raised = 0
     while True:
-        async with inventory.uow() as uow:
+        uow = inventory.uow()
+        async with uow:
             rows = (
                 (
                     await uow.session.execute(
                         select(VehicleRow)
                         .where(
-                            VehicleRow.status.in_(AGEING_STATUS_VALUES),  # type: ignore[attr-defined]
-                            VehicleRow.arrived_on.is_not(None),  # type: ignore[union-attr]
+                            col(VehicleRow.status).in_(AGEING_STATUS_VALUES),
+                            col(VehicleRow.arrived_on).is_not(None),
                             crossed_unalerted,
                         )
-                        .order_by(VehicleRow.arrived_on, VehicleRow.vin)
+                        .order_by(col(VehicleRow.arrived_on), col(VehicleRow.vin))
                         .limit(batch)
                         .with_for_update(skip_locked=True)
                     )
@@ -90,7 +91,7 @@ async def sweep_stock_age(
                     raised += 1
                 await uow.session.execute(
                     update(VehicleRow)
-                    .where(VehicleRow.vin == row.vin)  # type: ignore[arg-type]
+                    .where(col(VehicleRow.vin) == row.vin)
                     .values(age_alerted_days=max(passed, row.age_alerted_days))
                 )
             await uow.commit()
@@ -100,17 +101,3 @@ async def sweep_stock_age(
         business_events.labels("inventory", "stock_age_threshold_crossed").inc(raised)
         log.info("stock-age alerts raised", extra={"count": raised})
     return raised
-
-
-def ageing_sweeper(
-    inventory: Inventory, buckets: AgeBuckets, interval: float
-) -> Callable[[], Awaitable[None]]:
-    """The background loop: sweep on the store's business date every `interval` seconds."""
-    import asyncio
-
-    async def loop() -> None:
-        while True:
-            await sweep_stock_age(inventory, buckets, business_date())
-            await asyncio.sleep(interval)
-
-    return loop

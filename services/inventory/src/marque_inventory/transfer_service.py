@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from marque_inventory.domain import transfers as saga
 from marque_inventory.domain.part_lines import CostedPartLine, PartLine
@@ -75,7 +76,10 @@ class DbTransferPorts:
         row = (
             await self.session.execute(
                 select(PartStockRow)
-                .where(PartStockRow.store_id == store_id, PartStockRow.part_number == part_number)
+                .where(
+                    col(PartStockRow.store_id) == store_id,
+                    col(PartStockRow.part_number) == part_number,
+                )
                 .with_for_update()
             )
         ).scalar_one_or_none()
@@ -120,7 +124,7 @@ class DbTransferPorts:
             insert(PartStockRow)
             .values(store_id=stock.store_id, part_number=stock.part_number, **_stock_values(stock))
             .on_conflict_do_nothing(index_elements=["store_id", "part_number"])
-            .returning(PartStockRow.part_number)
+            .returning(col(PartStockRow.part_number))
         )
         if inserted.scalar_one_or_none() is None:
             raise _stock_changed(stock)
@@ -129,9 +133,9 @@ class DbTransferPorts:
         result = await self.session.execute(
             update(PartStockRow)
             .where(
-                PartStockRow.store_id == stock.store_id,  # type: ignore[arg-type]
-                PartStockRow.part_number == stock.part_number,  # type: ignore[arg-type]
-                PartStockRow.version == loaded,  # type: ignore[arg-type]
+                col(PartStockRow.store_id) == stock.store_id,
+                col(PartStockRow.part_number) == stock.part_number,
+                col(PartStockRow.version) == loaded,
             )
             .values(**_stock_values(stock))
         )
@@ -245,7 +249,7 @@ async def _insert_transfer(session: AsyncSession, transfer: Transfer) -> Transfe
                 requested_by=transfer.requested_by,
                 **_changing_values(transfer),
             )
-            .returning(TransferRow.created_at, TransferRow.updated_at)
+            .returning(col(TransferRow.created_at), col(TransferRow.updated_at))
         )
     ).one()
     return TransferRecord(transfer, written.created_at, written.updated_at)
@@ -259,11 +263,11 @@ async def _save_transfer(
         await session.execute(
             update(TransferRow)
             .where(
-                TransferRow.id == transfer.id,  # type: ignore[arg-type]
-                TransferRow.version == loaded_version,  # type: ignore[arg-type]
+                col(TransferRow.id) == transfer.id,
+                col(TransferRow.version) == loaded_version,
             )
             .values(**_changing_values(transfer), updated_at=func.now())
-            .returning(TransferRow.created_at, TransferRow.updated_at)
+            .returning(col(TransferRow.created_at), col(TransferRow.updated_at))
         )
     ).one_or_none()
     if written is None:
@@ -283,15 +287,15 @@ def visible_to(principal: Principal) -> Any:
     if stores is None:
         return true()
     return or_(
-        TransferRow.from_store_id.in_(stores),  # type: ignore[attr-defined]
-        TransferRow.to_store_id.in_(stores),  # type: ignore[attr-defined]
+        col(TransferRow.from_store_id).in_(stores),
+        col(TransferRow.to_store_id).in_(stores),
     )
 
 
 async def _load_row(
     session: AsyncSession, principal: Principal, transfer_id: str, *, for_update: bool = False
 ) -> TransferRow:
-    stmt = select(TransferRow).where(TransferRow.id == transfer_id, visible_to(principal))
+    stmt = select(TransferRow).where(col(TransferRow.id) == transfer_id, visible_to(principal))
     if for_update:
         stmt = stmt.with_for_update()
     row = (await session.execute(stmt)).scalar_one_or_none()
@@ -300,7 +304,9 @@ async def _load_row(
     return row
 
 
-async def get_transfer(inventory: Inventory, principal: Principal, transfer_id: str) -> TransferRecord:
+async def get_transfer(
+    inventory: Inventory, principal: Principal, transfer_id: str
+) -> TransferRecord:
     """A transfer seen from either of its stores, or HQ; any other caller gets 404."""
     principal.require(READ)
     async with inventory.db.session() as session:
@@ -332,7 +338,7 @@ async def _check_references(session: AsyncSession, new: NewTransfer) -> None:
         known = set(
             (
                 await session.execute(
-                    select(Part.part_number).where(Part.part_number.in_(numbers))  # type: ignore[attr-defined]
+                    select(col(Part.part_number)).where(col(Part.part_number).in_(numbers))
                 )
             ).scalars()
         )
@@ -391,7 +397,8 @@ async def _take_step(
 ) -> TransferRecord:
     """Lock the transfer, check who asks, skip a step already taken, else run it and save."""
     principal.require(WRITE)
-    async with inventory.uow() as uow:
+    uow = inventory.uow()
+    async with uow:
         row = await _load_row(uow.session, principal, transfer_id, for_update=True)
         transfer = transfer_from_row(row)
         gate(principal, transfer)
@@ -419,12 +426,16 @@ def _either_store(principal: Principal, transfer: Transfer) -> None:
 
 def _source_store(principal: Principal, transfer: Transfer) -> None:
     if not principal.sees_store(transfer.from_store_id):
-        raise Forbidden(f"Only store {transfer.from_store_id} or HQ can ship transfer {transfer.id}.")
+        raise Forbidden(
+            f"Only store {transfer.from_store_id} or HQ can ship transfer {transfer.id}."
+        )
 
 
 def _destination_store(principal: Principal, transfer: Transfer) -> None:
     if not principal.sees_store(transfer.to_store_id):
-        raise Forbidden(f"Only store {transfer.to_store_id} or HQ can receive transfer {transfer.id}.")
+        raise Forbidden(
+            f"Only store {transfer.to_store_id} or HQ can receive transfer {transfer.id}."
+        )
 
 
 async def approve_transfer(

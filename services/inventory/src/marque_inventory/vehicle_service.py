@@ -139,11 +139,11 @@ async def change_vehicle(
     await save_vehicle(uow.session, vehicle, loaded_version=loaded)
     uow.collect(vehicle)
     if before is VehicleStatus.IN_STOCK and vehicle.status is not VehicleStatus.IN_STOCK:
-        await _check_safety_stock(uow, vehicle.store_id, vehicle.model_code)
+        await check_safety_stock_after_leaving(uow, vehicle.store_id, vehicle.model_code)
     return vehicle
 
 
-async def _check_safety_stock(uow: InventoryUnitOfWork, store_id: str, model_code: str) -> None:
+async def check_safety_stock_after_leaving(uow: InventoryUnitOfWork, store_id: str, model_code: str) -> None:
     rule = await uow.session.get(SafetyStockRuleRow, (store_id, model_code))
     if rule is None:
         return

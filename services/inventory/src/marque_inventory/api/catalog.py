@@ -7,8 +7,9 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.dialects.postgresql import insert
+from sqlmodel import col
 
 from marque_inventory.api.deps import InventoryDep
 from marque_inventory.domain import catalog as domain
@@ -23,6 +24,9 @@ from marque_inventory.models import (
 from marque_kit.auth import Principal
 from marque_kit.errors import AlreadyExists, Forbidden, InvalidInput
 from marque_kit.http import CurrentPrincipal, IdempotencyDep, Page, PageQuery, paginate
+
+# Any select, whatever its columns (SQLAlchemy 2.1 types a select by its column tuple).
+AnySelect = Select[*tuple[Any, ...]]
 
 router = APIRouter(prefix="/api/v1/inventory/catalog", tags=["catalog"])
 
@@ -92,7 +96,9 @@ class TrimOut(BaseModel):
                 standard_tax_fen=tax.standard_tax_fen,
                 relief_fen=tax.relief_fen,
                 tax_fen=tax.tax_fen,
-                nev_policy=domain.DEFAULT_NEV_POLICY.name if trim.energy_type.is_new_energy else None,
+                nev_policy=domain.DEFAULT_NEV_POLICY.name
+                if trim.energy_type.is_new_energy
+                else None,
             ),
         )
 
@@ -147,7 +153,7 @@ async def list_brands(
 ) -> Page[BrandOut]:
     principal.require(READ)
     async with inventory.db.session() as session:
-        rows, cursor = await paginate(session, select(Brand), page, order=(Brand.code,))
+        rows, cursor = await paginate(session, select(Brand), page, order=(col(Brand.code),))
     return Page(items=_rows_as(BrandOut, rows), next_cursor=cursor)
 
 
@@ -161,9 +167,9 @@ async def list_models(
     principal.require(READ)
     stmt = select(VehicleModel)
     if brand:
-        stmt = stmt.where(VehicleModel.brand_code == brand)
+        stmt = stmt.where(col(VehicleModel.brand_code) == brand)
     async with inventory.db.session() as session:
-        rows, cursor = await paginate(session, stmt, page, order=(VehicleModel.code,))
+        rows, cursor = await paginate(session, stmt, page, order=(col(VehicleModel.code),))
     return Page(items=_rows_as(ModelOut, rows), next_cursor=cursor)
 
 
@@ -178,21 +184,23 @@ async def list_trims(
 ) -> Page[TrimOut]:
     """Trims with MSRP, dealer cost and the purchase tax a buyer pays at MSRP."""
     principal.require(READ)
-    stmt = select(Trim, VehicleModel.brand_code).join(
+    stmt: AnySelect = select(Trim, col(VehicleModel.brand_code)).join(
         VehicleModel,
-        VehicleModel.code == Trim.model_code,  # type: ignore[arg-type]
+        col(VehicleModel.code) == col(Trim.model_code),
     )
     if model:
-        stmt = stmt.where(Trim.model_code == model)
+        stmt = stmt.where(col(Trim.model_code) == model)
     if brand:
-        stmt = stmt.where(VehicleModel.brand_code == brand)
+        stmt = stmt.where(col(VehicleModel.brand_code) == brand)
     if energy_type:
-        stmt = stmt.where(func.lower(Trim.energy_type) == energy_type.value)
+        stmt = stmt.where(func.lower(col(Trim.energy_type)) == energy_type.value)
     async with inventory.db.session() as session:
         rows, cursor = await paginate(
-            session, stmt, page, order=(Trim.code,), key=lambda r: [r[0].code]
+            session, stmt, page, order=(col(Trim.code),), key=lambda r: [r[0].code]
         )
-    return Page(items=[TrimOut.of(trim, brand_code) for trim, brand_code in rows], next_cursor=cursor)
+    return Page(
+        items=[TrimOut.of(trim, brand_code) for trim, brand_code in rows], next_cursor=cursor
+    )
 
 
 @router.post("/trims", status_code=201, response_model=TrimOut)
@@ -229,7 +237,7 @@ async def create_trim(
                 dealer_cost_fen=trim.dealer_cost_fen,
             )
             .on_conflict_do_nothing(index_elements=["code"])
-            .returning(Trim.code)
+            .returning(col(Trim.code))
         )
         if inserted.scalar_one_or_none() is None:
             raise AlreadyExists(
@@ -256,7 +264,7 @@ async def list_colours(
 ) -> Page[ColourOut]:
     principal.require(READ)
     async with inventory.db.session() as session:
-        rows, cursor = await paginate(session, select(Colour), page, order=(Colour.code,))
+        rows, cursor = await paginate(session, select(Colour), page, order=(col(Colour.code),))
     return Page(items=_rows_as(ColourOut, rows), next_cursor=cursor)
 
 
@@ -267,7 +275,7 @@ async def list_options(
     principal.require(READ)
     async with inventory.db.session() as session:
         rows, cursor = await paginate(
-            session, select(VehicleOption), page, order=(VehicleOption.code,)
+            session, select(VehicleOption), page, order=(col(VehicleOption.code),)
         )
     return Page(items=_rows_as(OptionOut, rows), next_cursor=cursor)
 
@@ -279,5 +287,5 @@ async def list_stores(
     """Every store of the group: names and cities are not secret between stores."""
     principal.require(READ)
     async with inventory.db.session() as session:
-        rows, cursor = await paginate(session, select(Store), page, order=(Store.id,))
+        rows, cursor = await paginate(session, select(Store), page, order=(col(Store.id),))
     return Page(items=_rows_as(StoreOut, rows), next_cursor=cursor)

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import or_, select
+from sqlmodel import col
 
 from marque_inventory.api.deps import InventoryDep
 from marque_inventory.domain.parts import PartStock
@@ -161,16 +162,16 @@ async def list_parts(
     principal: CurrentPrincipal,
     inventory: InventoryDep,
     page: PageQuery,
-    q: Annotated[str | None, Query(max_length=60, description="Part number or name contains")] = None,
+    q: Annotated[
+        str | None, Query(max_length=60, description="Part number or name contains")
+    ] = None,
 ) -> Page[PartOut]:
     """The group's parts catalog (no store: it is reference data)."""
     principal.require(READ)
     stmt = select(Part)
     if q:
-        pattern = f"%{q.replace('%', r'\%').replace('_', r'\_')}%"
-        stmt = stmt.where(
-            or_(Part.part_number.ilike(pattern), Part.name.ilike(pattern))  # type: ignore[attr-defined]
-        )
+        pattern = "%" + q.replace("%", r"\%").replace("_", r"\_") + "%"
+        stmt = stmt.where(or_(col(Part.part_number).ilike(pattern), col(Part.name).ilike(pattern)))
     async with inventory.db.session() as session:
         rows, cursor = await paginate(session, stmt, page, order=(Part.part_number,))
     return Page(
@@ -200,13 +201,13 @@ async def list_stock(
     """Stock levels of every part the store holds or has shelved."""
     _scoped_store(principal, store_id, READ)
     stmt: Any = (
-        select(PartStockRow, Part.name)
-        .join(Part, Part.part_number == PartStockRow.part_number)  # type: ignore[arg-type]
-        .where(PartStockRow.store_id == store_id)
+        select(PartStockRow, col(Part.name))
+        .join(Part, col(Part.part_number) == col(PartStockRow.part_number))
+        .where(col(PartStockRow.store_id) == store_id)
     )
     if below_reorder:
         stmt = stmt.where(
-            PartStockRow.on_hand - PartStockRow.reserved < PartStockRow.reorder_point  # type: ignore[operator]
+            col(PartStockRow.on_hand) - col(PartStockRow.reserved) < col(PartStockRow.reorder_point)
         )
     async with inventory.db.session() as session:
         if await session.get(Store, store_id) is None:
@@ -262,7 +263,8 @@ async def update_shelf(
 ) -> StockOut:
     """Set the shelf location (库位) and/or the reorder point; If-Match names the version read."""
     _scoped_store(principal, store_id, WRITE)
-    async with inventory.uow() as uow:
+    uow = inventory.uow()
+    async with uow:
         await set_shelf(
             uow,
             principal,
@@ -286,9 +288,10 @@ async def receive(
     inventory: InventoryDep,
     idem: IdempotencyDep,
 ) -> Response:
-    """Take parts into stock (入库) from a supplier delivery; the moving-average cost absorbs them."""
+    """Take parts into stock (入库); the moving-average cost absorbs their unit cost."""
     _scoped_store(principal, store_id, WRITE)
-    async with inventory.uow() as uow:
+    uow = inventory.uow()
+    async with uow:
         if replay := await idem.begin(uow.session, body):
             return replay
         movement, stock = await receive_parts(
@@ -317,7 +320,8 @@ async def _lines(
     idem: IdempotencyDep,
 ) -> Response:
     _scoped_store(principal, store_id, WRITE)
-    async with inventory.uow() as uow:
+    uow = inventory.uow()
+    async with uow:
         if replay := await idem.begin(uow.session, body):
             return replay
         movements = await apply_part_lines(
@@ -374,9 +378,7 @@ async def release(
     return await _lines("release", store_id, body, principal, inventory, idem)
 
 
-@router.get(
-    "/stores/{store_id}/parts/{part_number}/movements", response_model=Page[MovementOut]
-)
+@router.get("/stores/{store_id}/parts/{part_number}/movements", response_model=Page[MovementOut])
 async def list_movements(
     store_id: str,
     part_number: str,
@@ -389,15 +391,14 @@ async def list_movements(
     """The part's stock ledger in this store, one row per change, by ledger id."""
     _scoped_store(principal, store_id, READ)
     stmt = select(StockMovementRow).where(
-        StockMovementRow.store_id == store_id, StockMovementRow.part_number == part_number
+        col(StockMovementRow.store_id) == store_id,
+        col(StockMovementRow.part_number) == part_number,
     )
     if reference:
-        stmt = stmt.where(StockMovementRow.reference == reference)
+        stmt = stmt.where(col(StockMovementRow.reference) == reference)
     id_column: Any = StockMovementRow.id
     async with inventory.db.session() as session:
         rows, cursor = await paginate(
             session, stmt, page, order=(id_column,), descending=newest_first
         )
-    return Page(
-        items=[MovementOut.of(RecordedMovement.of(r)) for r in rows], next_cursor=cursor
-    )
+    return Page(items=[MovementOut.of(RecordedMovement.of(r)) for r in rows], next_cursor=cursor)

@@ -9,9 +9,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import Select, and_, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from marque_inventory.api.deps import InventoryDep
 from marque_inventory.domain.ageing import AgeBuckets, stock_age_days
@@ -22,7 +23,17 @@ from marque_inventory.models import SafetyStockRule as SafetyStockRuleRow
 from marque_inventory.stock_service import AGEING_STATUS_VALUES, business_date
 from marque_kit.auth import Principal
 from marque_kit.errors import InvalidInput, NotFound, PreconditionRequired, StaleVersion
-from marque_kit.http import CurrentPrincipal, Page, check_version, etag, parse_if_match, scope_to_stores
+from marque_kit.http import (
+    CurrentPrincipal,
+    Page,
+    check_version,
+    etag,
+    parse_if_match,
+    scope_to_stores,
+)
+
+# Any select, whatever its columns (SQLAlchemy 2.1 types a select by its column tuple).
+AnySelect = Select[*tuple[Any, ...]]
 
 router = APIRouter(prefix="/api/v1/inventory", tags=["stock"])
 
@@ -56,20 +67,28 @@ class StoreStock(BaseModel):
 async def stock_by_store(principal: CurrentPrincipal, inventory: InventoryDep) -> Page[StoreStock]:
     """Vehicles per store and status, for the caller's stores (HQ: every store)."""
     principal.require(VEHICLES_READ)
-    stmt = (
-        select(Store.id, Store.name, Store.city, VehicleRow.status, func.count(VehicleRow.vin))
+    stmt: AnySelect = (
+        select(
+            col(Store.id),
+            col(Store.name),
+            col(Store.city),
+            col(VehicleRow.status),
+            func.count(col(VehicleRow.vin)),
+        )
         .select_from(Store)
-        .outerjoin(VehicleRow, VehicleRow.store_id == Store.id)  # type: ignore[arg-type]
-        .group_by(Store.id, Store.name, Store.city, VehicleRow.status)
-        .order_by(Store.id)
+        .outerjoin(VehicleRow, col(VehicleRow.store_id) == col(Store.id))
+        .group_by(col(Store.id), col(Store.name), col(Store.city), col(VehicleRow.status))
+        .order_by(col(Store.id))
     )
-    stmt = scope_to_stores(stmt, Store.id, principal)
+    stmt = scope_to_stores(stmt, col(Store.id), principal)
     stores: dict[str, StoreStock] = {}
     async with inventory.db.session() as session:
         for store_id, name, city, status, n in await session.execute(stmt):
             entry = stores.setdefault(
                 store_id,
-                StoreStock(store_id=store_id, store_name=name, city=city, counts=_zero_counts(), total=0),
+                StoreStock(
+                    store_id=store_id, store_name=name, city=city, counts=_zero_counts(), total=0
+                ),
             )
             if status is not None:
                 entry.counts[status] = n
@@ -94,33 +113,33 @@ async def stock_by_model(
 ) -> Page[ModelStock]:
     """Vehicles per model, trim and status in one store, or in all the caller's stores."""
     principal.require(VEHICLES_READ)
-    stmt = (
+    stmt: AnySelect = (
         select(
-            VehicleModel.brand_code,
-            VehicleModel.code,
-            VehicleModel.name,
-            Trim.code,
-            Trim.name,
-            VehicleRow.status,
-            func.count(VehicleRow.vin),
+            col(VehicleModel.brand_code),
+            col(VehicleModel.code),
+            col(VehicleModel.name),
+            col(Trim.code),
+            col(Trim.name),
+            col(VehicleRow.status),
+            func.count(col(VehicleRow.vin)),
         )
         .select_from(VehicleRow)
-        .join(Trim, Trim.code == VehicleRow.trim_code)  # type: ignore[arg-type]
-        .join(VehicleModel, VehicleModel.code == Trim.model_code)  # type: ignore[arg-type]
+        .join(Trim, col(Trim.code) == col(VehicleRow.trim_code))
+        .join(VehicleModel, col(VehicleModel.code) == col(Trim.model_code))
         .group_by(
-            VehicleModel.brand_code,
-            VehicleModel.code,
-            VehicleModel.name,
-            Trim.code,
-            Trim.name,
-            VehicleRow.status,
+            col(VehicleModel.brand_code),
+            col(VehicleModel.code),
+            col(VehicleModel.name),
+            col(Trim.code),
+            col(Trim.name),
+            col(VehicleRow.status),
         )
-        .order_by(VehicleModel.code, Trim.code)
+        .order_by(col(VehicleModel.code), col(Trim.code))
     )
-    stmt = scope_to_stores(stmt, VehicleRow.store_id, principal)
+    stmt = scope_to_stores(stmt, col(VehicleRow.store_id), principal)
     if store_id:
         principal.require_store(store_id, what=f"Store {store_id}")
-        stmt = stmt.where(VehicleRow.store_id == store_id)
+        stmt = stmt.where(col(VehicleRow.store_id) == store_id)
     trims: dict[str, ModelStock] = {}
     async with inventory.db.session() as session:
         for brand, model, model_name, trim, trim_name, status, n in await session.execute(stmt):
@@ -200,20 +219,20 @@ async def availability(
     """Which store has it in stock? Group-wide on purpose, so that a store can ask for a
     transfer (调拨): every store is listed with a count, but never another store's VINs."""
     principal.require(VEHICLES_READ)
-    match = [VehicleRow.store_id == Store.id, VehicleRow.status == IN_STOCK]
+    match = [col(VehicleRow.store_id) == col(Store.id), col(VehicleRow.status) == IN_STOCK]
     if model:
-        match.append(VehicleRow.model_code == model)
+        match.append(col(VehicleRow.model_code) == model)
     if trim:
-        match.append(VehicleRow.trim_code == trim)
+        match.append(col(VehicleRow.trim_code) == trim)
     if colour:
-        match.append(VehicleRow.colour_code == colour)
-    in_stock = func.count(VehicleRow.vin)
+        match.append(col(VehicleRow.colour_code) == colour)
+    in_stock = func.count(col(VehicleRow.vin))
     stmt = (
-        select(Store.id, Store.name, Store.city, in_stock)
+        select(col(Store.id), col(Store.name), col(Store.city), in_stock)
         .select_from(Store)
         .outerjoin(VehicleRow, and_(*match))
-        .group_by(Store.id, Store.name, Store.city)
-        .order_by(in_stock.desc(), Store.id)
+        .group_by(col(Store.id), col(Store.name), col(Store.city))
+        .order_by(in_stock.desc(), col(Store.id))
     )
     async with inventory.db.session() as session:
         await _check_search_codes(session, model, trim, colour)
@@ -295,40 +314,39 @@ async def stock_ageing(
     buckets = _age_buckets(request)
     today = business_date()
     ageing = and_(
-        VehicleRow.status.in_(AGEING_STATUS_VALUES),  # type: ignore[attr-defined]
-        VehicleRow.arrived_on.is_not(None),  # type: ignore[union-attr]
+        col(VehicleRow.status).in_(AGEING_STATUS_VALUES),
+        col(VehicleRow.arrived_on).is_not(None),
     )
-    per_day = scope_to_stores(
+    per_day_all: AnySelect = (
         select(
-            VehicleRow.store_id,
-            VehicleRow.arrived_on,
-            func.count(VehicleRow.vin),
-            func.coalesce(func.sum(VehicleRow.cost_fen), 0),
+            col(VehicleRow.store_id),
+            col(VehicleRow.arrived_on),
+            func.count(col(VehicleRow.vin)),
+            func.coalesce(func.sum(col(VehicleRow.cost_fen)), 0),
         )
         .where(ageing)
-        .group_by(VehicleRow.store_id, VehicleRow.arrived_on),
-        VehicleRow.store_id,
-        principal,
+        .group_by(col(VehicleRow.store_id), col(VehicleRow.arrived_on))
     )
+    per_day = scope_to_stores(per_day_all, col(VehicleRow.store_id), principal)
     oldest_stmt = scope_to_stores(
         select(VehicleRow)
         .where(ageing)
-        .order_by(VehicleRow.arrived_on, VehicleRow.vin)  # type: ignore[arg-type]
+        .order_by(col(VehicleRow.arrived_on), col(VehicleRow.vin))
         .limit(oldest),
-        VehicleRow.store_id,
+        col(VehicleRow.store_id),
         principal,
     )
     if store_id:
         principal.require_store(store_id, what=f"Store {store_id}")
-        per_day = per_day.where(VehicleRow.store_id == store_id)
-        oldest_stmt = oldest_stmt.where(VehicleRow.store_id == store_id)
+        per_day = per_day.where(col(VehicleRow.store_id) == store_id)
+        oldest_stmt = oldest_stmt.where(col(VehicleRow.store_id) == store_id)
     async with inventory.db.session() as session:
         days = (await session.execute(per_day)).all()
         aged = (await session.execute(oldest_stmt)).scalars().all()
     group = _empty_buckets(buckets)
     by_store: dict[str, dict[str, list[int]]] = defaultdict(lambda: _empty_buckets(buckets))
     for sid, arrived_on, n, cost in days:
-        label = buckets.bucket_of(stock_age_days(arrived_on, today))
+        label = buckets.bucket_of(stock_age_days(arrived_on or today, today))
         for tally in (group[label], by_store[sid][label]):
             tally[0] += n
             tally[1] += int(cost)
@@ -390,23 +408,23 @@ async def _visible_store(session: AsyncSession, principal: Principal, store_id: 
 
 def _rules_query(store_id: str, model_code: str | None = None) -> Any:
     in_stock = (
-        select(func.count(VehicleRow.vin))
+        select(func.count(col(VehicleRow.vin)))
         .where(
-            VehicleRow.store_id == SafetyStockRuleRow.store_id,
-            VehicleRow.model_code == SafetyStockRuleRow.model_code,
-            VehicleRow.status == IN_STOCK,
+            col(VehicleRow.store_id) == col(SafetyStockRuleRow.store_id),
+            col(VehicleRow.model_code) == col(SafetyStockRuleRow.model_code),
+            col(VehicleRow.status) == IN_STOCK,
         )
         .correlate(SafetyStockRuleRow)
         .scalar_subquery()
     )
     stmt = (
-        select(SafetyStockRuleRow, VehicleModel.name, in_stock)
-        .join(VehicleModel, VehicleModel.code == SafetyStockRuleRow.model_code)  # type: ignore[arg-type]
-        .where(SafetyStockRuleRow.store_id == store_id)
-        .order_by(SafetyStockRuleRow.model_code)
+        select(SafetyStockRuleRow, col(VehicleModel.name), in_stock)
+        .join(VehicleModel, col(VehicleModel.code) == col(SafetyStockRuleRow.model_code))
+        .where(col(SafetyStockRuleRow.store_id) == store_id)
+        .order_by(col(SafetyStockRuleRow.model_code))
     )
     if model_code is not None:
-        stmt = stmt.where(SafetyStockRuleRow.model_code == model_code)
+        stmt = stmt.where(col(SafetyStockRuleRow.model_code) == model_code)
     return stmt
 
 
@@ -460,12 +478,11 @@ async def put_safety_stock(
             insert(SafetyStockRuleRow)
             .values(store_id=store_id, model_code=rule.model_code, minimum=rule.minimum, version=1)
             .on_conflict_do_nothing(index_elements=["store_id", "model_code"])
-            .returning(SafetyStockRuleRow.model_code)
+            .returning(col(SafetyStockRuleRow.model_code))
         )
         if created.scalar_one_or_none() is not None:
             if expected is not None:
                 # If-Match names a version of a rule that did not exist: the caller's view is stale.
-                await uow.rollback()
                 raise StaleVersion(
                     f"There was no safety-stock rule for {rule.model_code} in {store_id} to "
                     "update; reload the rules.",
@@ -493,18 +510,18 @@ async def _update_rule(session: AsyncSession, rule: SafetyStockRule, expected: i
     changed = await session.execute(
         update(SafetyStockRuleRow)
         .where(
-            SafetyStockRuleRow.store_id == rule.store_id,  # type: ignore[arg-type]
-            SafetyStockRuleRow.model_code == rule.model_code,  # type: ignore[arg-type]
-            SafetyStockRuleRow.version == expected,  # type: ignore[arg-type]
+            col(SafetyStockRuleRow.store_id) == rule.store_id,
+            col(SafetyStockRuleRow.model_code) == rule.model_code,
+            col(SafetyStockRuleRow.version) == expected,
         )
-        .values(minimum=rule.minimum, version=SafetyStockRuleRow.version + 1)
-        .returning(SafetyStockRuleRow.version)
+        .values(minimum=rule.minimum, version=col(SafetyStockRuleRow.version) + 1)
+        .returning(col(SafetyStockRuleRow.version))
     )
     if changed.scalar_one_or_none() is None:
         current = await session.scalar(
-            select(SafetyStockRuleRow.version).where(
-                SafetyStockRuleRow.store_id == rule.store_id,
-                SafetyStockRuleRow.model_code == rule.model_code,
+            select(col(SafetyStockRuleRow.version)).where(
+                col(SafetyStockRuleRow.store_id) == rule.store_id,
+                col(SafetyStockRuleRow.model_code) == rule.model_code,
             )
         )
         check_version(current or 0, expected)

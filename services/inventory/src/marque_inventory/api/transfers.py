@@ -9,6 +9,7 @@ from typing import Literal
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import or_, select
+from sqlmodel import col
 
 from marque_inventory.api.deps import InventoryDep
 from marque_inventory.domain.part_lines import PartLine
@@ -28,7 +29,15 @@ from marque_inventory.transfer_service import (
     ship_transfer,
     visible_to,
 )
-from marque_kit.http import CurrentPrincipal, IdempotencyDep, IfMatch, Page, PageQuery, etag, paginate
+from marque_kit.http import (
+    CurrentPrincipal,
+    IdempotencyDep,
+    IfMatch,
+    Page,
+    PageQuery,
+    etag,
+    paginate,
+)
 
 router = APIRouter(prefix="/api/v1/inventory/transfers", tags=["transfers"])
 
@@ -142,7 +151,8 @@ async def request(
 ) -> Response:
     """Ask for a vehicle or parts from another store; the stock is held there at once (409 when
     the vehicle is no longer free or the parts are short, and nothing is saved)."""
-    async with inventory.uow() as uow:
+    uow = inventory.uow()
+    async with uow:
         if replay := await idem.begin(uow.session, body):
             return replay
         record = await request_transfer(
@@ -180,17 +190,21 @@ async def list_transfers(
     principal.require(READ)
     stmt = select(TransferRow).where(visible_to(principal))
     if store_id:
-        stmt = stmt.where(or_(TransferRow.from_store_id == store_id, TransferRow.to_store_id == store_id))
+        stmt = stmt.where(
+            or_(
+                col(TransferRow.from_store_id) == store_id, col(TransferRow.to_store_id) == store_id
+            )
+        )
     if status:
-        stmt = stmt.where(TransferRow.status == status.value)
+        stmt = stmt.where(col(TransferRow.status) == status.value)
     if kind:
-        stmt = stmt.where(TransferRow.kind == kind.value)
+        stmt = stmt.where(col(TransferRow.kind) == kind.value)
     async with inventory.db.session() as session:
         rows, cursor = await paginate(
             session,
             stmt,
             page,
-            order=(TransferRow.created_at, TransferRow.id),
+            order=(col(TransferRow.created_at), col(TransferRow.id)),
             descending=True,
         )
     return Page(items=[TransferOut.of(record_of(r)) for r in rows], next_cursor=cursor)
