@@ -15,10 +15,10 @@ from typing import Any
 import grpc
 import httpx
 import pytest
+from e2e_support import REPO, Caller, EventTap, ServiceProcess, caller, free_port
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from e2e_support import REPO, Caller, EventTap, ServiceProcess, caller, free_port
 from marque.inventory.v1 import inventory_service_pb2_grpc
 from marque_inventory import demo_data
 from marque_inventory.models import Brand, Colour, Part, Store, Trim, VehicleModel, VehicleOption
@@ -85,7 +85,10 @@ async def load_catalog(database_url: str) -> None:
     rows: list[tuple[type, list[dict[str, Any]]]] = [
         (Store, [dict(id=i, name=n, city=c, timezone=tz) for i, n, c, tz in demo_data.STORES]),
         (Brand, [dict(code=c, name=n, country=k, wmi=w) for c, n, k, w in demo_data.BRANDS]),
-        (VehicleModel, [dict(code=c, brand_code=b, name=n, body=y) for c, b, n, y in demo_data.MODELS]),
+        (
+            VehicleModel,
+            [dict(code=c, brand_code=b, name=n, body=y) for c, b, n, y in demo_data.MODELS],
+        ),
         (
             Trim,
             [
@@ -148,6 +151,7 @@ async def grpc_channel(inventory_service: ServiceProcess) -> AsyncIterator[grpc.
 
 
 @pytest.fixture
-def inventory_stub(grpc_channel: grpc.aio.Channel) -> inventory_service_pb2_grpc.InventoryServiceStub:
+def inventory_stub(
+    grpc_channel: grpc.aio.Channel,
+) -> inventory_service_pb2_grpc.InventoryServiceStub:
     return inventory_service_pb2_grpc.InventoryServiceStub(grpc_channel)
-

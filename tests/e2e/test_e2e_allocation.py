@@ -10,8 +10,15 @@ from datetime import date
 
 import httpx
 import pytest
+from e2e_support import (
+    Caller,
+    EventTap,
+    envelope_keys,
+    fixture_for,
+    new_vin,
+    with_wrong_check_digit,
+)
 
-from e2e_support import Caller, EventTap, envelope_keys, fixture_for, new_vin, with_wrong_check_digit
 from marque.inventory.v1 import events_pb2
 
 pytestmark = pytest.mark.e2e
@@ -42,7 +49,12 @@ async def test_oem_allocation_with_a_bad_vin_applies_nothing_then_partially_then
     good = [new_vin("LRW"), new_vin("LRW"), new_vin("LRW")]
     bad = with_wrong_check_digit(new_vin("LRW"))
     content = allocation_csv(
-        [(good[0], "TSL-MY-LR"), (good[1], "TSL-MY-RWD"), (bad, "TSL-MY-LR"), (good[2], "TSL-M3-LR")]
+        [
+            (good[0], "TSL-MY-LR"),
+            (good[1], "TSL-MY-RWD"),
+            (bad, "TSL-MY-LR"),
+            (good[2], "TSL-M3-LR"),
+        ]
     )
 
     # All or nothing by default: the per-row report names the bad row, nothing is applied.
@@ -103,7 +115,9 @@ async def test_oem_allocation_with_a_bad_vin_applies_nothing_then_partially_then
         assert arrived_event.vehicle.arrived_on == date.today().isoformat()
         assert arrived_event.vehicle.brand == "TESLA"
         for observed in events:
-            assert envelope_keys(observed.body) == envelope_keys(fixture_for(observed.envelope.type))
+            assert envelope_keys(observed.body) == envelope_keys(
+                fixture_for(observed.envelope.type)
+            )
     # The refused batch published nothing; the bad VIN never became a vehicle.
     registered = await event_tap.wait_for_names(good[2], "VehicleRegistered")
     assert [o.name for o in registered] == ["VehicleRegistered"]

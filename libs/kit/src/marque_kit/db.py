@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 from google.protobuf.message import Message
 from sqlalchemy import insert, text
@@ -80,7 +80,7 @@ class UnitOfWork:
         self.published: list[Envelope] = []
         self.session: AsyncSession
 
-    async def __aenter__(self) -> UnitOfWork:
+    async def __aenter__(self) -> Self:
         self.session = self.db.session()
         await self.session.begin()
         return self

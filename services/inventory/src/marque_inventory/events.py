@@ -15,6 +15,7 @@ from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from marque.common.v1 import common_pb2
 from marque.inventory.v1 import events_pb2 as pb
@@ -43,8 +44,13 @@ class CatalogLookup:
         missing = trim_codes - self._cache.keys()
         if missing:
             rows = await session.execute(
-                select(Trim.code, VehicleModel.brand_code, Trim.energy_type, Trim.msrp_fen)
-                .join(VehicleModel, VehicleModel.code == Trim.model_code)
+                select(
+                    col(Trim.code),
+                    col(VehicleModel.brand_code),
+                    col(Trim.energy_type),
+                    col(Trim.msrp_fen),
+                )
+                .join(VehicleModel, col(VehicleModel.code) == col(Trim.model_code))
                 .where(Trim.code.in_(missing))  # type: ignore[attr-defined]
             )
             for code, brand, energy, msrp in rows:
@@ -88,7 +94,7 @@ def _vehicle(
         trim_code=e.trim_code,
         colour_code=e.colour_code,
         model_year=e.model_year,
-        energy_type=energy_type(facts.energy_type) if facts else 0,
+        energy_type=energy_type(facts.energy_type) if facts else 0,  # type: ignore[arg-type]
         status=vehicle_status(e.status),  # type: ignore[arg-type]
         cost=money(e.cost_fen),
         msrp=money(facts.msrp_fen if facts else 0),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from marque_inventory.domain.parts import PartStock
 from marque_inventory.domain.vehicles import Reservation, Vehicle, VehicleStatus
@@ -54,7 +55,7 @@ def vehicle_values(vehicle: Vehicle) -> dict[str, object]:
 async def get_vehicle_row(
     session: AsyncSession, vin: str, *, for_update: bool = False
 ) -> VehicleRow | None:
-    stmt = select(VehicleRow).where(VehicleRow.vin == vin)
+    stmt = select(VehicleRow).where(col(VehicleRow.vin) == vin)
     if for_update:
         stmt = stmt.with_for_update()
     return (await session.execute(stmt)).scalar_one_or_none()
@@ -73,7 +74,7 @@ async def save_vehicle(session: AsyncSession, vehicle: Vehicle, *, loaded_versio
         return
     result = await session.execute(
         update(VehicleRow)
-        .where(VehicleRow.vin == vehicle.vin, VehicleRow.version == loaded_version)  # type: ignore[arg-type]
+        .where(col(VehicleRow.vin) == vehicle.vin, col(VehicleRow.version) == loaded_version)
         .values(**vehicle_values(vehicle))
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Self
+from typing import Any
 
 from marque_inventory.domain.events import InventoryEvent
 from marque_inventory.events import CatalogLookup, outgoing
@@ -17,10 +17,6 @@ class InventoryUnitOfWork(UnitOfWork):
         super().__init__(db, source=SOURCE)
         self.catalog = catalog
         self._domain_events: list[InventoryEvent] = []
-
-    async def __aenter__(self) -> Self:
-        await super().__aenter__()
-        return self
 
     def add(self, events: Iterable[Any]) -> None:
         self._domain_events.extend(events)

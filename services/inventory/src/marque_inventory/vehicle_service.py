@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
+from sqlmodel import col
 
 from marque_inventory.domain.events import InventoryEvent
 from marque_inventory.domain.safety_stock import SafetyStockRule, check_safety_stock
@@ -101,7 +102,7 @@ async def add_vehicle(uow: InventoryUnitOfWork, principal: Principal, new: NewVe
             version=vehicle.version,
         )
         .on_conflict_do_nothing(index_elements=["vin"])
-        .returning(VehicleRow.vin)
+        .returning(col(VehicleRow.vin))
     )
     if inserted.scalar_one_or_none() is None:
         from marque_kit.errors import AlreadyExists
@@ -143,7 +144,9 @@ async def change_vehicle(
     return vehicle
 
 
-async def check_safety_stock_after_leaving(uow: InventoryUnitOfWork, store_id: str, model_code: str) -> None:
+async def check_safety_stock_after_leaving(
+    uow: InventoryUnitOfWork, store_id: str, model_code: str
+) -> None:
     rule = await uow.session.get(SafetyStockRuleRow, (store_id, model_code))
     if rule is None:
         return
@@ -151,9 +154,9 @@ async def check_safety_stock_after_leaving(uow: InventoryUnitOfWork, store_id: s
         select(func.count())
         .select_from(VehicleRow)
         .where(
-            VehicleRow.store_id == store_id,
-            VehicleRow.model_code == model_code,
-            VehicleRow.status == VehicleStatus.IN_STOCK.value,
+            col(VehicleRow.store_id) == store_id,
+            col(VehicleRow.model_code) == model_code,
+            col(VehicleRow.status) == VehicleStatus.IN_STOCK.value,
         )
     )
     # This change took one car out of in-stock, so "before" was one more.
@@ -178,7 +181,7 @@ async def claim_request(
         insert(VehicleRequest)
         .values(request_id=request_id, method=method, vin=vin, order_ref=order_ref)
         .on_conflict_do_nothing(index_elements=["request_id"])
-        .returning(VehicleRequest.request_id)
+        .returning(col(VehicleRequest.request_id))
     )
     if claimed.scalar_one_or_none() is not None:
         return True
@@ -248,8 +251,8 @@ async def expire_due_reservations(inventory: Inventory, *, batch: int = 100) -> 
                 await uow.session.execute(
                     select(VehicleRow)
                     .where(
-                        VehicleRow.status == VehicleStatus.RESERVED.value,
-                        VehicleRow.reserved_until <= now,  # type: ignore[operator]
+                        col(VehicleRow.status) == VehicleStatus.RESERVED.value,
+                        col(VehicleRow.reserved_until) <= now,
                     )
                     .limit(batch)
                     .with_for_update(skip_locked=True)

@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Query, Response, UploadFile
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from sqlmodel import col
 
 from marque_inventory.api.deps import InventoryDep
 from marque_inventory.domain.vehicles import Vehicle, VehicleStatus
@@ -163,9 +164,7 @@ async def receive_vehicle_batch(
     response: Response,
     file: Annotated[
         UploadFile,
-        File(
-            description="CSV: vin,store_id,trim_code,colour_code,model_year"
-        ),
+        File(description="CSV: vin,store_id,trim_code,colour_code,model_year"),
     ],
     partial: Annotated[bool, Query(description="Apply the good rows even if some are bad")] = False,
 ) -> BatchResult:
@@ -257,21 +256,21 @@ async def list_vehicles(
     brand: str | None = None,
 ) -> Page[VehicleOut]:
     principal.require("inventory.vehicles:read")
-    stmt = scope_to_stores(select(VehicleRow), VehicleRow.store_id, principal)
+    stmt = scope_to_stores(select(VehicleRow), col(VehicleRow.store_id), principal)
     if store_id:
-        stmt = stmt.where(VehicleRow.store_id == store_id)
+        stmt = stmt.where(col(VehicleRow.store_id) == store_id)
     if status:
-        stmt = stmt.where(VehicleRow.status == status.value)
+        stmt = stmt.where(col(VehicleRow.status) == status.value)
     if model_code:
-        stmt = stmt.where(VehicleRow.model_code == model_code)
+        stmt = stmt.where(col(VehicleRow.model_code) == model_code)
     if trim_code:
-        stmt = stmt.where(VehicleRow.trim_code == trim_code)
+        stmt = stmt.where(col(VehicleRow.trim_code) == trim_code)
     if colour_code:
-        stmt = stmt.where(VehicleRow.colour_code == colour_code)
+        stmt = stmt.where(col(VehicleRow.colour_code) == colour_code)
     if brand:
         stmt = stmt.where(
-            VehicleRow.model_code.in_(  # type: ignore[attr-defined]
-                select(VehicleModel.code).where(VehicleModel.brand_code == brand)
+            col(VehicleRow.model_code).in_(
+                select(col(VehicleModel.code)).where(col(VehicleModel.brand_code) == brand)
             )
         )
     async with inventory.db.session() as session:
