@@ -19,7 +19,7 @@ from e2e_support import REPO, Caller, EventTap, ServiceProcess, caller, free_por
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from marque.inventory.v1 import inventory_service_pb2_grpc
+from marque.inventory.v1.inventory_service_pb2_grpc import InventoryServiceStub
 from marque_inventory import demo_data
 from marque_inventory.models import Brand, Colour, Part, Store, Trim, VehicleModel, VehicleOption
 from marque_kit.migrations import upgrade
@@ -147,11 +147,11 @@ async def http(inventory_service: ServiceProcess) -> AsyncIterator[httpx.AsyncCl
 async def grpc_channel(inventory_service: ServiceProcess) -> AsyncIterator[grpc.aio.Channel]:
     channel = client_channel(inventory_service.grpc_target, deadline_seconds=10)
     yield channel
-    await channel.close()
+    await channel.close(grace=None)
 
 
 @pytest.fixture
 def inventory_stub(
     grpc_channel: grpc.aio.Channel,
-) -> inventory_service_pb2_grpc.InventoryServiceStub:
-    return inventory_service_pb2_grpc.InventoryServiceStub(grpc_channel)
+) -> InventoryServiceStub:
+    return InventoryServiceStub(grpc_channel)

@@ -210,10 +210,10 @@ class EventTap:
         return [o for o in self.seen if o.envelope.subject == subject]
 
     async def wait_for(
-        self, predicate: Callable[[list[Observed]], bool], subject: str, timeout: float = 20.0
+        self, predicate: Callable[[list[Observed]], bool], subject: str, within: float = 20.0
     ) -> list[Observed]:
-        """The events about `subject` once `predicate` holds for them (or fail after timeout)."""
-        deadline = asyncio.get_running_loop().time() + timeout
+        """The events about `subject` once `predicate` holds for them (or fail after `within` s)."""
+        deadline = asyncio.get_running_loop().time() + within
         while not predicate(self.about(subject)):
             remaining = deadline - asyncio.get_running_loop().time()
             if remaining <= 0:
@@ -225,14 +225,14 @@ class EventTap:
         return self.about(subject)
 
     async def wait_for_names(
-        self, subject: str, *names: str, timeout: float = 20.0
+        self, subject: str, *names: str, within: float = 20.0
     ) -> list[Observed]:
         """Wait until each of `names` has been seen about `subject` at least once."""
 
         def has_all(events: list[Observed]) -> bool:
             return set(names) <= {o.name for o in events}
 
-        return await self.wait_for(has_all, subject, timeout)
+        return await self.wait_for(has_all, subject, within)
 
     async def close(self) -> None:
         await self.connection.close()

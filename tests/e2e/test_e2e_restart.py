@@ -34,7 +34,7 @@ async def reserve(
         )
         return reply
     finally:
-        await channel.close()
+        await channel.close(grace=None)
 
 
 async def test_an_event_written_just_before_a_crash_is_published_after_the_restart(
@@ -71,7 +71,7 @@ async def test_an_event_written_just_before_a_crash_is_published_after_the_resta
     inventory_service.kill()
     await asyncio.to_thread(inventory_service.start)
     events = await event_tap.wait_for_names(vin, "VehicleSold")
-    assert [o.envelope.seq for o in events if o.name == "VehicleSold"][0] == 3
+    assert [o.envelope.seq for o in events if o.name == "VehicleSold"] == [3]
 
     after = await http.get(f"/api/v1/inventory/vehicles/{vin}", headers=sh01_manager.headers)
     assert after.json()["status"] == "sold"

@@ -324,6 +324,8 @@ async def set_shelf(
 
     A part the store never held stands at version 0, so it can be shelved before its first receipt.
     """
+    if bin is None and reorder_point is None:
+        raise InvalidInput("Name a bin, a reorder point or both to change.")
     await _require_store(uow, principal, store_id)
     await _require_known_parts(uow, [part_number])
     if bin is not None and len(bin.strip()) > MAX_BIN:
@@ -537,6 +539,8 @@ async def stock_levels(
     if not wanted:
         return []
     async with inventory.db.session() as session:
+        if await session.get(Store, store_id) is None:
+            raise NotFound(f"Store {store_id} was not found in your stores.")
         known = set(
             (
                 await session.execute(

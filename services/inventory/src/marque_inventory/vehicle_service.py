@@ -14,6 +14,7 @@ from sqlmodel import col
 from marque_inventory.domain.events import InventoryEvent
 from marque_inventory.domain.safety_stock import SafetyStockRule, check_safety_stock
 from marque_inventory.domain.vehicles import Vehicle, VehicleStatus
+from marque_inventory.domain.vin import validate_vin
 from marque_inventory.models import (
     Colour,
     Store,
@@ -204,7 +205,7 @@ async def run_vehicle_request(
     command: VehicleCommand,
 ) -> Vehicle:
     """A vehicle command that is idempotent by request id (the gRPC calls sales makes)."""
-    vin = vin.strip().upper()
+    vin = validate_vin(vin)  # a mistyped VIN is bad input, not an unknown vehicle
     async with inventory.uow() as uow:
         if not await claim_request(uow, request_id, method, vin, order_ref):
             vehicle = await load_vehicle(uow.session, vin)

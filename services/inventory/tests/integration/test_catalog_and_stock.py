@@ -266,7 +266,9 @@ async def test_counts_per_store_and_per_model_follow_the_callers_stores(
     assert own.json()["items"][0]["counts"]["in_stock"] >= 2
     all_stores = await client.get(f"{API}/stock/by-store", headers=as_hq)
     assert len(all_stores.json()["items"]) >= 6
-    hidden = await client.get(f"{API}/stock/by-model", params={"store_id": "CD01"}, headers=hangzhou)
+    hidden = await client.get(
+        f"{API}/stock/by-model", params={"store_id": "CD01"}, headers=hangzhou
+    )
     assert hidden.status_code == 404
 
 
