@@ -1,27 +1,22 @@
 """End-to-end fixtures: the inventory service as a real process, a broker tap, callers.
 
-The database is this run's own (`make_database`), migrated and given the demo catalog before the
-process starts; the broker names carry this run's namespace. The process is stopped at the end.
+The database is this run's own (`make_database`), migrated and seeded with the demo group before
+the process starts; the broker names carry this run's namespace. The process is stopped at the end.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
+import subprocess
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
 
 import grpc
 import httpx
 import pytest
-from e2e_support import REPO, Caller, EventTap, ServiceProcess, caller, free_port
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import create_async_engine
+from e2e_support import MARQUE, REPO, Caller, EventTap, ServiceProcess, caller, free_port
 
 from marque.inventory.v1.inventory_service_pb2_grpc import InventoryServiceStub
-from marque_inventory import demo_data
-from marque_inventory.models import Brand, Colour, Part, Store, Trim, VehicleModel, VehicleOption
 from marque_kit.migrations import upgrade
 from marque_kit.rpc import client_channel
 
@@ -52,7 +47,6 @@ def inventory_service(
 ) -> Iterator[ServiceProcess]:
     url = make_database("e2e_inventory")
     upgrade(INVENTORY_DIR, url)
-    asyncio.run(load_catalog(url))
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("MARQUE_")},
         "MARQUE_ENV": "test",
@@ -63,8 +57,9 @@ def inventory_service(
         "MARQUE_AMQP_URL": marque_amqp_url,
         "MARQUE_AMQP_NAMESPACE": amqp_namespace,
         "MARQUE_INTERNAL_SECRET": internal_secret,
-        "MARQUE_RELAY_POLL_SECONDS": "0.5",
+        "MARQUE_INVENTORY_RELAY_POLL_SECONDS": "0.5",
     }
+    seed_demo_group(env)
     service = ServiceProcess(
         env=env,
         http_port=int(env["MARQUE_INVENTORY_HTTP_PORT"]),
@@ -76,55 +71,12 @@ def inventory_service(
     service.stop()
 
 
-async def load_catalog(database_url: str) -> None:
-    """The group's demo catalog (stores, brands, models, trims, colours, options, parts).
-
-    Loaded straight into the fresh database: `marque seed` would also add hundreds of demo
-    vehicles, and catalog maintenance is not what these journeys are about.
-    """
-    rows: list[tuple[type, list[dict[str, Any]]]] = [
-        (Store, [dict(id=i, name=n, city=c, timezone=tz) for i, n, c, tz in demo_data.STORES]),
-        (Brand, [dict(code=c, name=n, country=k, wmi=w) for c, n, k, w in demo_data.BRANDS]),
-        (
-            VehicleModel,
-            [dict(code=c, brand_code=b, name=n, body=y) for c, b, n, y in demo_data.MODELS],
-        ),
-        (
-            Trim,
-            [
-                dict(
-                    code=c,
-                    model_code=m,
-                    name=n,
-                    energy_type=e,
-                    msrp_fen=p * 100,
-                    dealer_cost_fen=d * 100,
-                )
-                for c, m, n, e, p, d in demo_data.TRIMS
-            ],
-        ),
-        (Colour, [dict(code=c, name=n, hex=h) for c, n, h in demo_data.COLOURS]),
-        (VehicleOption, [dict(code=c, name=n, price_fen=p * 100) for c, n, p in demo_data.OPTIONS]),
-        (
-            Part,
-            [
-                dict(part_number=c, name=n, unit_price_fen=p * 100, unit_cost_fen=k * 100)
-                for c, n, p, k in demo_data.PARTS
-            ],
-        ),
-    ]
-    engine = create_async_engine(database_url)
-    try:
-        async with engine.begin() as conn:
-            for model, values in rows:
-                await conn.execute(insert(model).values(values).on_conflict_do_nothing())
-    finally:
-        await engine.dispose()
-
-
-@pytest.fixture(scope="session")
-def hq(internal_secret: str) -> Caller:
-    return caller(internal_secret, stores=("*",), roles=("hq_admin",), sub="hq-ops")
+def seed_demo_group(env: dict[str, str]) -> None:
+    """`marque seed inventory`, as an operator runs it: the catalog plus the demo stock (~1 s)."""
+    done = subprocess.run(
+        [str(MARQUE), "seed", "inventory"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 @pytest.fixture(scope="session")
