@@ -106,7 +106,7 @@ async def _measure_all(
     await sink.purge()
     await _write_backlog(db, events)
     relay_rate = await _drain(db, broker, events)
-    await _check_enqueued(sink, events)
+    await _check_enqueued(broker, sink.name, events)
     await sink.purge()
     pipelined = await _raw_pipelined(exchange, pipelined_events)
     await sink.purge()
@@ -145,10 +145,12 @@ async def _drain(db: Database, broker: Broker, events: int) -> float:
     return published / elapsed
 
 
-async def _check_enqueued(sink: AbstractQueue, events: int) -> None:
-    """Every relayed message really reached the quorum queue (a passive re-declare counts it)."""
-    declared = await sink.channel.declare_queue(sink.name, passive=True)
-    depth = declared.declaration_result.message_count or 0
+async def _check_enqueued(broker: Broker, queue: str, events: int) -> None:
+    """Every relayed message really reached the quorum queue.
+
+    A fresh channel, because a robust channel answers a re-declare with its cached queue object.
+    """
+    depth = await broker.queue_depth(queue)
     line("messages in the quorum queue", f"{depth:,} of {events:,}")
 
 

@@ -26,8 +26,16 @@ from bench.load import LoadResult, LoadSpec, generate
 from bench.report import Row, line, meets, rate, ratio, section
 from marque_inventory import demo_data
 from marque_inventory.domain.vin import with_check_digit
-from marque_inventory.models import Brand, Colour, Part, Store, Trim, VehicleModel, VehicleOption
-from marque_inventory.models import VehicleRow
+from marque_inventory.models import (
+    Brand,
+    Colour,
+    Part,
+    Store,
+    Trim,
+    VehicleModel,
+    VehicleOption,
+    VehicleRow,
+)
 from marque_kit.auth import Principal, sign_principal
 from marque_kit.db import Database
 from marque_kit.migrations import upgrade

@@ -19,7 +19,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -122,8 +122,8 @@ def build_events(variant: int = 0) -> list[ev.InventoryEvent]:
     v = variant
     vehicle = partial_vehicle(v)
     return [
-        ev.VehicleRegistered(occurred_at=at, **vehicle("on_order", 1), arrived_on=None),
-        ev.VehicleArrived(occurred_at=at, **vehicle("in_stock", 2), arrived_on=day),
+        ev.VehicleRegistered(occurred_at=at, **vehicle("on_order", 1)),
+        ev.VehicleArrived(occurred_at=at, **vehicle("in_stock", 2)),
         ev.VehicleReserved(
             occurred_at=at,
             **vehicle("reserved", 3),
@@ -238,7 +238,8 @@ def build_events(variant: int = 0) -> list[ev.InventoryEvent]:
 
 def partial_vehicle(variant: int) -> Callable[[str, int], dict[str, Any]]:
     def fields(status: str, version: int) -> dict[str, Any]:
-        return _vehicle(variant, status=status, version=version)
+        arrived = None if status == "on_order" else date(2026, 10, 2) + timedelta(days=variant)
+        return {**_vehicle(variant, status=status, version=version), "arrived_on": arrived}
 
     return fields
 

@@ -144,7 +144,7 @@ def to_outgoing(event: ev.InventoryEvent, facts: dict[str, TrimFacts]) -> Outgoi
     """Map one domain event to its proto event, routing key, subject, store and sequence."""
     at = timestamp(event.occurred_at)
     if isinstance(event, ev.VehicleEvent):
-        snap = _vehicle(event, facts.get(event.trim_code), getattr(event, "arrived_on", None))
+        snap = _vehicle(event, facts.get(event.trim_code), event.arrived_on)
         key, message = _VEHICLE[type(event)](event, at, snap)
         return OutgoingEvent(
             message, f"inventory.vehicle.{key}", event.vin, event.store_id, event.version

@@ -33,11 +33,12 @@ class VehicleEvent(InventoryEvent):
     cost_fen: int
     status: str
     version: int
+    arrived_on: date | None  # the day it reached its current store; None while on order
 
 
 @dataclass(frozen=True, kw_only=True)
 class VehicleRegistered(VehicleEvent):
-    arrived_on: date | None
+    pass
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -178,7 +178,7 @@ class Vehicle:
             arrived_on=arrived_on,
         )
         vehicle.version = 1
-        vehicle._record(ev.VehicleRegistered(**vehicle._snapshot(now), arrived_on=arrived_on))
+        vehicle._record(ev.VehicleRegistered(**vehicle._snapshot(now)))
         return vehicle
 
     # --- reading ----------------------------------------------------------------------------
@@ -208,7 +208,7 @@ class Vehicle:
             return []
         self._move("arrive")
         self.arrived_on = on
-        return self._record(ev.VehicleArrived(**self._snapshot(now), arrived_on=on))
+        return self._record(ev.VehicleArrived(**self._snapshot(now)))
 
     def reserve(
         self, order_ref: str, request_id: str, expires_at: datetime, now: datetime
@@ -375,6 +375,7 @@ class Vehicle:
             "cost_fen": self.cost_fen,
             "status": self.status.value,
             "version": self.version,
+            "arrived_on": self.arrived_on,
             "occurred_at": utc_now(now),
         }
 
