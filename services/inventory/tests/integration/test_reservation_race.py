@@ -80,7 +80,8 @@ async def test_64_reservers_never_reserve_a_vehicle_twice(
             await session.execute(
                 text(
                     "SELECT aggregate_id, envelope->'data'->>'orderRef' FROM outbox "
-                    "WHERE aggregate_id = ANY(:vins) AND event_type = 'marque.inventory.v1.VehicleReserved'"
+                    "WHERE aggregate_id = ANY(:vins) "
+                    "AND event_type = 'marque.inventory.v1.VehicleReserved'"
                 ),
                 {"vins": vins},
             )

@@ -164,7 +164,8 @@ async def test_reservation_retried_with_same_request_id_reserves_once(
     async with inventory_app.state.inventory.db.session() as session:  # type: ignore[attr-defined]
         count = await session.scalar(
             text(
-                "SELECT count(*) FROM outbox WHERE aggregate_id = :vin AND event_type LIKE '%VehicleReserved'"
+                "SELECT count(*) FROM outbox "
+                "WHERE aggregate_id = :vin AND event_type LIKE '%VehicleReserved'"
             ),
             {"vin": vin},
         )
@@ -204,7 +205,8 @@ async def test_expired_reservation_releases_itself_and_says_so(
     async with inventory.db.session() as session:
         expired = await session.scalar(
             text(
-                "SELECT count(*) FROM outbox WHERE aggregate_id = :vin AND event_type LIKE '%ReservationExpired'"
+                "SELECT count(*) FROM outbox "
+                "WHERE aggregate_id = :vin AND event_type LIKE '%ReservationExpired'"
             ),
             {"vin": vin},
         )
