@@ -13,7 +13,12 @@ from marque_inventory.events import money, timestamp, vehicle_status
 from marque_inventory.parts_service import RecordedMovement, run_parts_request, stock_levels
 from marque_inventory.repository import load_vehicle
 from marque_inventory.unit_of_work import Inventory
-from marque_inventory.vehicle_service import reserve_vehicle, run_vehicle_request
+from marque_inventory.vehicle_service import (
+    mark_vehicle_delivered,
+    mark_vehicle_sold,
+    release_vehicle,
+    reserve_vehicle,
+)
 from marque_kit.errors import InvalidInput
 from marque_kit.rpc import current_principal
 
@@ -73,40 +78,35 @@ class InventoryRpc(inventory_service_pb2_grpc.InventoryServiceServicer):
         self, request: svc.ReleaseVehicleRequest, context: Any
     ) -> svc.ReleaseVehicleResponse:
         reason = request.reason or "released by order"
-        vehicle = await run_vehicle_request(
+        vehicle = await release_vehicle(
             self.inventory,
             current_principal(),
             request_id=request.request_id,
-            method="release",
             vin=_required(request.vin, "vin"),
             order_ref=_required(request.order_ref, "order_ref"),
-            command=lambda v: v.release(request.order_ref, reason),
+            reason=reason,
         )
         return svc.ReleaseVehicleResponse(vehicle=vehicle_message(vehicle))
 
     async def MarkSold(self, request: svc.MarkSoldRequest, context: Any) -> svc.MarkSoldResponse:
-        vehicle = await run_vehicle_request(
+        vehicle = await mark_vehicle_sold(
             self.inventory,
             current_principal(),
             request_id=request.request_id,
-            method="sold",
             vin=_required(request.vin, "vin"),
             order_ref=_required(request.order_ref, "order_ref"),
-            command=lambda v: v.mark_sold(request.order_ref),
         )
         return svc.MarkSoldResponse(vehicle=vehicle_message(vehicle))
 
     async def MarkDelivered(
         self, request: svc.MarkDeliveredRequest, context: Any
     ) -> svc.MarkDeliveredResponse:
-        vehicle = await run_vehicle_request(
+        vehicle = await mark_vehicle_delivered(
             self.inventory,
             current_principal(),
             request_id=request.request_id,
-            method="delivered",
             vin=_required(request.vin, "vin"),
             order_ref=_required(request.order_ref, "order_ref"),
-            command=lambda v: v.mark_delivered(request.order_ref),
         )
         return svc.MarkDeliveredResponse(vehicle=vehicle_message(vehicle))
 

@@ -285,3 +285,54 @@ def sweeper(sweep: Callable[[], Awaitable[int]], interval: float) -> Callable[[]
             await asyncio.sleep(0 if found else interval)
 
     return loop
+
+
+async def release_vehicle(
+    inventory: Inventory,
+    principal: Principal,
+    *,
+    request_id: str,
+    vin: str,
+    order_ref: str,
+    reason: str,
+) -> Vehicle:
+    """The order lets the vehicle go (cancelled order, customer changed their mind)."""
+    return await run_vehicle_request(
+        inventory,
+        principal,
+        request_id=request_id,
+        method="release",
+        vin=vin,
+        order_ref=order_ref,
+        command=lambda v: v.release(order_ref, reason),
+    )
+
+
+async def mark_vehicle_sold(
+    inventory: Inventory, principal: Principal, *, request_id: str, vin: str, order_ref: str
+) -> Vehicle:
+    """The order holding the reservation signed its contract."""
+    return await run_vehicle_request(
+        inventory,
+        principal,
+        request_id=request_id,
+        method="sold",
+        vin=vin,
+        order_ref=order_ref,
+        command=lambda v: v.mark_sold(order_ref),
+    )
+
+
+async def mark_vehicle_delivered(
+    inventory: Inventory, principal: Principal, *, request_id: str, vin: str, order_ref: str
+) -> Vehicle:
+    """交车: the customer drove the vehicle away."""
+    return await run_vehicle_request(
+        inventory,
+        principal,
+        request_id=request_id,
+        method="delivered",
+        vin=vin,
+        order_ref=order_ref,
+        command=lambda v: v.mark_delivered(order_ref),
+    )

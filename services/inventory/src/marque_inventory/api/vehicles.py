@@ -20,8 +20,10 @@ from marque_inventory.vehicle_service import (
     NewVehicle,
     add_vehicle,
     change_vehicle,
+    mark_vehicle_delivered,
+    mark_vehicle_sold,
+    release_vehicle,
     reserve_vehicle,
-    run_vehicle_request,
 )
 from marque_kit.errors import DomainError, InvalidInput, NotFound
 from marque_kit.http import (
@@ -398,14 +400,13 @@ async def release(
     response: Response,
 ) -> VehicleOut:
     principal.require("inventory.vehicles:reserve")
-    vehicle = await run_vehicle_request(
+    vehicle = await release_vehicle(
         inventory,
         principal,
         request_id=body.request_id,
-        method="release",
         vin=vin,
         order_ref=body.order_ref,
-        command=lambda v: v.release(body.order_ref, body.reason),
+        reason=body.reason,
     )
     return _with_etag(response, VehicleOut.of(vehicle))
 
@@ -419,14 +420,8 @@ async def mark_sold(
     response: Response,
 ) -> VehicleOut:
     principal.require("inventory.vehicles:write")
-    vehicle = await run_vehicle_request(
-        inventory,
-        principal,
-        request_id=body.request_id,
-        method="sold",
-        vin=vin,
-        order_ref=body.order_ref,
-        command=lambda v: v.mark_sold(body.order_ref),
+    vehicle = await mark_vehicle_sold(
+        inventory, principal, request_id=body.request_id, vin=vin, order_ref=body.order_ref
     )
     return _with_etag(response, VehicleOut.of(vehicle))
 
@@ -440,13 +435,7 @@ async def mark_delivered(
     response: Response,
 ) -> VehicleOut:
     principal.require("inventory.vehicles:write")
-    vehicle = await run_vehicle_request(
-        inventory,
-        principal,
-        request_id=body.request_id,
-        method="delivered",
-        vin=vin,
-        order_ref=body.order_ref,
-        command=lambda v: v.mark_delivered(body.order_ref),
+    vehicle = await mark_vehicle_delivered(
+        inventory, principal, request_id=body.request_id, vin=vin, order_ref=body.order_ref
     )
     return _with_etag(response, VehicleOut.of(vehicle))
