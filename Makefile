@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SERVICES := $(patsubst services/%/pyproject.toml,%,$(wildcard services/*/pyproject.toml))
-EDITABLES := -e libs/proto -e 'libs/kit[testing]' $(foreach s,$(SERVICES),-e services/$(s)) \
+EDITABLES := -e libs/proto -e 'libs/kit[testing,dev]' $(foreach s,$(SERVICES),-e services/$(s)) \
              $(if $(wildcard gateway/pyproject.toml),-e gateway)
 
 .PHONY: install up down test test-fast lint format protos bench clean node

@@ -27,7 +27,9 @@ FIGURES = ("relay", "latency", "http")
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--only", default=",".join(FIGURES), help="comma list of " + "/".join(FIGURES))
+    parser.add_argument(
+        "--only", default=",".join(FIGURES), help="comma list of " + "/".join(FIGURES)
+    )
     parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--quick", action="store_true")
@@ -96,7 +98,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     finally:
         run.close()
-    print(f"\n== Summary ({time.monotonic() - started:.0f} s; figures only, nothing fails on time) ==")
+    print(
+        f"\n== Summary ({time.monotonic() - started:.0f} s; figures only, nothing fails on time) =="
+    )
     print(table(rows))
     return 0
 

@@ -52,18 +52,18 @@ async def measure(
     db = Database(db_url)
     broker = Broker(run.amqp_url, run.namespace)
     await broker.connect()
-    produced: dict[str, float] = {}
-    consumed: dict[str, float] = {}
-    consumer = _consumer(run, db, broker, consumed)
+    tally = Tally()
+    consumer = _consumer(run, db, broker, tally)
     relay = OutboxRelay(db, broker, service=PRODUCER, batch_size=500)
     relay_task = asyncio.create_task(relay.run(), name="bench-relay")
     try:
         await consumer.start()
         await asyncio.wait_for(relay.listening.wait(), 15)
         count = int(per_second * seconds)
-        achieved = await _produce(db, produced, count, per_second)
-        await _await_all(produced, consumed, timeout=30.0)
-        figures = _figures(produced, consumed, achieved)
+        achieved = await _produce(db, tally, count, per_second)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(tally.all_consumed.wait(), 30.0)
+        figures = _figures(tally, achieved)
         stored = await _stored(db)
     finally:
         await consumer.stop()
@@ -91,13 +91,31 @@ async def measure(
     ]
 
 
-def _consumer(run: BenchRun, db: Database, broker: Broker, consumed: dict[str, float]) -> Consumer:
+class Tally:
+    """Commit times by event id on both sides; `all_consumed` is set once every event arrived."""
+
+    def __init__(self) -> None:
+        self.produced: dict[str, float] = {}
+        self.consumed: dict[str, float] = {}
+        self.expected: int | None = None
+        self.all_consumed = asyncio.Event()
+
+    def consumer_committed(self, event_id: str) -> None:
+        self.consumed[event_id] = time.monotonic()
+        self.check()
+
+    def check(self) -> None:
+        if self.expected is not None and len(self.consumed) >= self.expected:
+            self.all_consumed.set()
+
+
+def _consumer(run: BenchRun, db: Database, broker: Broker, tally: Tally) -> Consumer:
     async def record_reservation(session: AsyncSession, envelope: Envelope) -> None:
         reserved = envelope.parse(events_pb2.VehicleReserved)
 
         # The inbox transaction commits after the handler returns; stamp the time at that commit.
         def committed(_: Session) -> None:
-            consumed[envelope.id] = time.monotonic()
+            tally.consumer_committed(envelope.id)
 
         sa_event.listen(session.sync_session, "after_commit", committed, once=True)
         await session.execute(
@@ -122,7 +140,7 @@ def _consumer(run: BenchRun, db: Database, broker: Broker, consumed: dict[str, f
     return consumer
 
 
-async def _produce(db: Database, produced: dict[str, float], count: int, per_second: float) -> float:
+async def _produce(db: Database, tally: Tally, count: int, per_second: float) -> float:
     """Commit `count` reservations, each with its outbox row, on a fixed schedule."""
     started = time.monotonic()
     for n in range(count):
@@ -138,19 +156,16 @@ async def _produce(db: Database, produced: dict[str, float], count: int, per_sec
             )
             uow.record(event)
             await uow.commit()
-        produced[uow.published[0].id] = time.monotonic()
-    first, last = min(produced.values()), max(produced.values())
+        tally.produced[uow.published[0].id] = time.monotonic()
+    tally.expected = count
+    tally.check()
+    first, last = min(tally.produced.values()), max(tally.produced.values())
     return (count - 1) / (last - first) if last > first else 0.0
 
 
-async def _await_all(produced: dict[str, float], consumed: dict[str, float], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not produced.keys() <= consumed.keys():
-        await asyncio.sleep(0.05)
-
-
-def _figures(produced: dict[str, float], consumed: dict[str, float], achieved: float) -> LatencyFigures:
-    latencies = sorted(consumed[k] - t for k, t in produced.items() if k in consumed)
+def _figures(tally: Tally, achieved: float) -> LatencyFigures:
+    consumed = tally.consumed
+    latencies = sorted(consumed[k] - t for k, t in tally.produced.items() if k in consumed)
     if not latencies:
         raise RuntimeError("no event made it from the producer to the consumer")
 
@@ -158,7 +173,7 @@ def _figures(produced: dict[str, float], consumed: dict[str, float], achieved: f
         return latencies[min(len(latencies) - 1, round(p * (len(latencies) - 1)))]
 
     return LatencyFigures(
-        sent=len(produced),
+        sent=len(tally.produced),
         received=len(latencies),
         achieved_rate=achieved,
         p50=pct(0.50),

@@ -1,4 +1,4 @@
-"""The fallback load generator when `wrk` is absent: one process of httpx/asyncio workers.
+"""The fallback load generator when `wrk` is absent: one process of asyncio keep-alive workers.
 
 `python -m bench.http_client SPEC.json` runs `connections` keep-alive workers for `seconds` and
 prints one JSON line: requests, seconds, statuses, errors, latency percentiles. `bench.http_load`
@@ -15,51 +15,95 @@ import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-import httpx
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection on raw asyncio streams (httpx costs too much CPU here)."""
+
+    def __init__(self, host: str, port: int, headers: dict[str, str]) -> None:
+        self.host, self.port = host, port
+        self.fixed = "".join(f"{k}: {v}\r\n" for k, v in headers.items() if v)
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, method: str, path: str, body: bytes = b"") -> int:
+        if self.reader is None or self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        head = (
+            f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n{self.fixed}"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        self.writer.write(head.encode() + body)
+        status_line = await self.reader.readline()
+        if not status_line:
+            raise ConnectionError("the server closed the connection")
+        length, chunked = 0, False
+        while (header := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = header.decode("latin-1").partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+            elif name.lower() == "transfer-encoding" and "chunked" in value.lower():
+                chunked = True
+        if chunked:
+            while size := int((await self.reader.readline()).strip() or b"0", 16):
+                await self.reader.readexactly(size + 2)
+            await self.reader.readline()
+        else:
+            await self.reader.readexactly(length)
+        return int(status_line.split()[1])
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
 
 
 async def run(spec: dict[str, Any]) -> dict[str, Any]:
-    base_url: str = spec["base_url"]
+    url = urlsplit(spec["base_url"])
+    host, port = url.hostname or "127.0.0.1", url.port or 80
     connections: int = spec["connections"]
     seconds: float = spec["seconds"]
     statuses: Counter[int] = Counter()
     latencies: list[float] = []
     errors = 0
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     headers = {"X-Marque-Principal": spec.get("token", "")}
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30, headers=headers) as c:
-        deadline = time.monotonic() + seconds
+    deadline = time.monotonic() + seconds
 
-        async def worker(worker_id: int) -> None:
-            nonlocal errors
-            n = 0
-            while time.monotonic() < deadline:
-                n += 1
-                started = time.perf_counter()
-                try:
-                    if spec["mode"] == "reserve":
-                        vin = random.choice(spec["vins"])
-                        tag = f"{spec['tag']}-{worker_id}-{n}"
-                        response = await c.post(
-                            f"/api/v1/inventory/vehicles/{vin}/reservation",
-                            json={"order_ref": f"SO-{tag}", "request_id": tag},
-                        )
-                    else:
-                        response = await c.get(spec["path"])
-                except httpx.HTTPError:
-                    errors += 1
-                    continue
-                latencies.append(time.perf_counter() - started)
-                statuses[response.status_code] += 1
+    async def worker(worker_id: int) -> None:
+        nonlocal errors
+        conn = Connection(host, port, headers)
+        n = 0
+        while time.monotonic() < deadline:
+            n += 1
+            started = time.perf_counter()
+            try:
+                if spec["mode"] == "reserve":
+                    vin = random.choice(spec["vins"])
+                    tag = f"{spec['tag']}-{worker_id}-{n}"
+                    body = json.dumps({"order_ref": f"SO-{tag}", "request_id": tag}).encode()
+                    status = await conn.request(
+                        "POST", f"/api/v1/inventory/vehicles/{vin}/reservation", body
+                    )
+                else:
+                    status = await conn.request("GET", spec["path"])
+            except (OSError, ValueError, IndexError, asyncio.IncompleteReadError):
+                errors += 1
+                conn.close()
+                continue
+            latencies.append(time.perf_counter() - started)
+            statuses[status] += 1
+        conn.close()
 
-        started = time.monotonic()
-        await asyncio.gather(*(worker(w) for w in range(connections)))
-        elapsed = time.monotonic() - started
+    started = time.monotonic()
+    await asyncio.gather(*(worker(w) for w in range(connections)))
+    elapsed = time.monotonic() - started
     latencies.sort()
 
     def pct(p: float) -> float:
-        return latencies[min(len(latencies) - 1, round(p * (len(latencies) - 1)))] if latencies else 0
+        return (
+            latencies[min(len(latencies) - 1, round(p * (len(latencies) - 1)))] if latencies else 0
+        )
 
     return {
         "requests": sum(statuses.values()),

@@ -1,4 +1,4 @@
-"""HTTP load generation: `wrk` when it is installed, else processes of httpx/asyncio workers.
+"""HTTP load generation: `wrk` when it is installed, else processes of Python asyncio workers.
 
 Both clients run as child processes (so the server under test gets a core of its own as far as
 the box allows), keep `connections` keep-alive connections busy for `seconds`, and report the
@@ -7,8 +7,10 @@ same figures. The same client is used for a figure and its baseline.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
+import subprocess
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
@@ -87,6 +89,18 @@ class LoadSpec:
     tag: str = "bench"
 
 
+@dataclass(frozen=True)
+class Report:
+    """What one load generator process printed."""
+
+    requests: int
+    seconds: float
+    statuses: dict[int, int]
+    errors: int
+    p50: float
+    p99: float
+
+
 @dataclass
 class LoadResult:
     client: str
@@ -100,6 +114,13 @@ class LoadResult:
     @property
     def per_second(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
+
+    def add(self, report: Report) -> None:
+        """Add up side-by-side generators: requests and statuses sum, the time is the longest."""
+        self.requests += report.requests
+        self.errors += report.errors
+        self.statuses.update(report.statuses)
+        self.seconds = max(self.seconds, report.seconds)
 
 
 def pick_client(requested: str) -> str:
@@ -117,7 +138,8 @@ def describe(client: str, connections: int) -> str:
     if client == "wrk":
         return f"wrk -t2 -c{connections} (Lua script, unique request ids)"
     per = connections // PYTHON_PROCESSES
-    return f"httpx/asyncio, {PYTHON_PROCESSES} processes x {per} connections (wrk not found)"
+    why = "" if shutil.which("wrk") else " (wrk not found)"
+    return f"Python asyncio, {PYTHON_PROCESSES} processes x {per} keep-alive connections{why}"
 
 
 def generate(run: BenchRun, name: str, client: str, spec: LoadSpec) -> LoadResult:
@@ -148,13 +170,11 @@ def _wrk(run: BenchRun, name: str, spec: LoadSpec) -> LoadResult:
         str(script),
         spec.base_url,
     ]
-    proc = run.spawn(name, argv, {})
-    proc.wait(spec.seconds + 60)
-    run.stop(proc)
-    report = _last_report(run, name)
+    _finish(run, run.spawn(name, argv, {}), spec.seconds)
+    report = _last_report(run, name, prefix="BENCH ")
     result = LoadResult(client=describe("wrk", spec.connections))
-    _add(result, report)
-    result.seconds = report["seconds"]
+    result.add(report)
+    result.p50, result.p99 = report.p50, report.p99
     return result
 
 
@@ -180,33 +200,35 @@ def _python(run: BenchRun, name: str, spec: LoadSpec) -> LoadResult:
         argv = [sys.executable, "-m", "bench.http_client", str(spec_file)]
         procs.append((f"{name}-{k}", run.spawn(f"{name}-{k}", argv, {})))
     result = LoadResult(client=describe("python", spec.connections))
-    p50s, p99s = [], []
+    reports = []
     for proc_name, proc in procs:
-        proc.wait(spec.seconds + 60)
-        run.stop(proc)
-        report = _last_report(run, proc_name, prefix="")
-        _add(result, report)
-        result.seconds = max(result.seconds, report["seconds"])
-        p50s.append(report["p50"])
-        p99s.append(report["p99"])
-    # Processes ran side by side: the worst process's percentiles are the honest ones to show.
-    result.p50, result.p99 = max(p50s), max(p99s)
+        _finish(run, proc, spec.seconds)
+        reports.append(_last_report(run, proc_name, prefix=""))
+    for report in reports:
+        result.add(report)
+    # The processes ran side by side: the worst one's percentiles are the honest ones to show.
+    result.p50 = max(r.p50 for r in reports)
+    result.p99 = max(r.p99 for r in reports)
     return result
 
 
-def _add(result: LoadResult, report: dict[str, object]) -> None:
-    statuses = report["statuses"]
-    assert isinstance(statuses, dict)
-    result.statuses.update({int(k): int(v) for k, v in statuses.items()})
-    result.requests += int(str(report["requests"]))
-    result.errors += int(str(report["errors"]))
-    result.p50 = float(str(report["p50"]))
-    result.p99 = float(str(report["p99"]))
+def _finish(run: BenchRun, proc: subprocess.Popen[bytes], seconds: float) -> None:
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(seconds + 60)
+    run.stop(proc)
 
 
-def _last_report(run: BenchRun, name: str, prefix: str = "BENCH ") -> dict[str, object]:
+def _last_report(run: BenchRun, name: str, prefix: str) -> Report:
     for text in reversed((run.workdir / f"{name}.log").read_text().splitlines()):
-        if text.startswith(prefix) and text[len(prefix) :].lstrip().startswith("{"):
-            report: dict[str, object] = json.loads(text[len(prefix) :])
-            return report
+        body = text[len(prefix) :] if text.startswith(prefix) else ""
+        if body.lstrip().startswith("{"):
+            raw = json.loads(body)
+            return Report(
+                requests=int(raw["requests"]),
+                seconds=float(raw["seconds"]),
+                statuses={int(k): int(v) for k, v in raw["statuses"].items()},
+                errors=int(raw["errors"]),
+                p50=float(raw["p50"]),
+                p99=float(raw["p99"]),
+            )
     raise RuntimeError(f"the load generator {name} printed no report:\n{run.log_tail(name)}")

@@ -86,9 +86,7 @@ async def _declare_sink(run: BenchRun, broker: Broker) -> tuple[AbstractExchange
     exchange = await broker.declare_exchange(PRODUCER, channel)
     name = f"{run.namespace}bench.sink"
     run.track(queues=(name,), exchanges=(exchange.name,))
-    sink = await channel.declare_queue(
-        name, durable=True, arguments={"x-queue-type": "quorum"}
-    )
+    sink = await channel.declare_queue(name, durable=True, arguments={"x-queue-type": "quorum"})
     await sink.bind(exchange, routing_key="bench.throughput.#")
     return exchange, sink
 
@@ -119,7 +117,9 @@ async def _write_backlog(db: Database, events: int, transactions: int = 4) -> No
     per_tx = -(-events // transactions)
     started = time.perf_counter()
     for first in range(0, events, per_tx):
-        batch = [vehicle_reserved(n, ROUTING_KEY) for n in range(first, min(first + per_tx, events))]
+        batch = [
+            vehicle_reserved(n, ROUTING_KEY) for n in range(first, min(first + per_tx, events))
+        ]
         async with db.session() as session, session.begin():
             await write_outbox(session, batch, source=SOURCE)
     elapsed = time.perf_counter() - started

@@ -71,7 +71,9 @@ class Integrity:
 def measure(
     run: BenchRun, client: str, *, seconds: float = 10.0, vehicles: int = 2_000, hot: int = 200
 ) -> list[Row]:
-    section(f"3. HTTP reservation attempts, 64 clients, {hot} hot VINs of {vehicles:,}, {seconds:.0f} s")
+    section(
+        f"3. HTTP reservation attempts, 64 clients, {hot} hot VINs of {vehicles:,}, {seconds:.0f} s"
+    )
     url = asyncio.run(run.create_database("inventory"))
     # Alembic's env runs its own event loop, so the migration runs outside ours.
     upgrade(SERVICE_DIR, url)
@@ -83,7 +85,11 @@ def measure(
     hot_vins = tuple(random.Random(7).sample(vins, hot))
     base_url = _start_inventory(run, url, secret)
     spec = LoadSpec(
-        base_url=base_url, mode="reserve", seconds=seconds, vins=hot_vins, token=token,
+        base_url=base_url,
+        mode="reserve",
+        seconds=seconds,
+        vins=hot_vins,
+        token=token,
         tag=f"bench{run.run_id}",
     )
     reservations = generate(run, "load-reserve", client, spec)
@@ -93,7 +99,9 @@ def measure(
 
     section(f"4. Baseline: bare FastAPI GET /ping, same client, {seconds:.0f} s")
     ping_url = _start_ping(run)
-    baseline = generate(run, "load-ping", client, LoadSpec(base_url=ping_url, mode="get", seconds=seconds))
+    baseline = generate(
+        run, "load-ping", client, LoadSpec(base_url=ping_url, mode="get", seconds=seconds)
+    )
     run.stop_children()
     line("client", baseline.client)
     line("requests/s", rate(baseline.per_second))
