@@ -243,6 +243,7 @@ async def test_a_message_redelivered_past_the_delivery_limit_is_parked_by_the_br
             await message.nack(requeue=True)
         await channel.close()
         await eventually(lambda: _parked_is(harness, 1))
+        assert await strict.parked_count(harness.consumer_name, harness.producer) == 1
     finally:
         await strict.close()
 
