@@ -3,7 +3,7 @@ change makes the save fail instead of overwriting (never check-then-act)."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -48,6 +48,11 @@ def vehicle_values(vehicle: Vehicle) -> dict[str, object]:
         "reserved_until": held.expires_at if held else None,
         "transfer_id": vehicle.transfer_id,
         "version": vehicle.version,
+        # A new stay (arrival, or arrival at another store) starts stock-age alerts afresh.
+        "age_alerted_days": case(
+            (col(VehicleRow.arrived_on).is_distinct_from(vehicle.arrived_on), 0),
+            else_=col(VehicleRow.age_alerted_days),
+        ),
         "updated_at": func.now(),
     }
 

@@ -15,10 +15,9 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from sqlalchemy.dialects.postgresql import insert
 
-from marque_inventory import demo_data
+from marque_inventory.demo import catalog_rows
 from marque_inventory.domain.vin import with_check_digit
 from marque_inventory.main import create_app
-from marque_inventory.models import Brand, Colour, Part, Store, Trim, VehicleModel, VehicleOption
 from marque_inventory.settings import InventorySettings
 from marque_kit.auth import Principal, sign_principal
 from marque_kit.migrations import upgrade
@@ -56,39 +55,8 @@ async def inventory_app(inventory_settings: InventorySettings) -> AsyncIterator[
 
 async def load_catalog(app: FastAPI) -> None:
     """The demo catalog (stores, brands, models, trims, colours, options, parts), idempotently."""
-    rows: list[tuple[type, list[dict[str, Any]]]] = [
-        (Store, [dict(id=i, name=n, city=c, timezone=tz) for i, n, c, tz in demo_data.STORES]),
-        (Brand, [dict(code=c, name=n, country=k, wmi=w) for c, n, k, w in demo_data.BRANDS]),
-        (
-            VehicleModel,
-            [dict(code=c, brand_code=b, name=n, body=y) for c, b, n, y in demo_data.MODELS],
-        ),
-        (
-            Trim,
-            [
-                dict(
-                    code=c,
-                    model_code=m,
-                    name=n,
-                    energy_type=e,
-                    msrp_fen=p * 100,
-                    dealer_cost_fen=d * 100,
-                )
-                for c, m, n, e, p, d in demo_data.TRIMS
-            ],
-        ),
-        (Colour, [dict(code=c, name=n, hex=h) for c, n, h in demo_data.COLOURS]),
-        (VehicleOption, [dict(code=c, name=n, price_fen=p * 100) for c, n, p in demo_data.OPTIONS]),
-        (
-            Part,
-            [
-                dict(part_number=c, name=n, unit_price_fen=p * 100, unit_cost_fen=k * 100)
-                for c, n, p, k in demo_data.PARTS
-            ],
-        ),
-    ]
     async with app.state.inventory.db.session() as session, session.begin():
-        for model, values in rows:
+        for _name, model, values in catalog_rows():
             await session.execute(insert(model).values(values).on_conflict_do_nothing())
 
 
