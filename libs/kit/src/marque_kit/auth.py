@@ -58,7 +58,13 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
     ),
     "parts_clerk": frozenset({"inventory.parts:*", "inventory.catalog:read"}),
     "service_advisor": frozenset(
-        {"aftersales.*", "inventory.parts:read", "inventory.catalog:read", "crm.customers:read"}
+        {
+            "aftersales.*",
+            "inventory.parts:read",
+            "inventory.parts:reserve",
+            "inventory.catalog:read",
+            "crm.customers:read",
+        }
     ),
     "finance": frozenset({"finance.*", "inventory.vehicles:read", "inventory.catalog:read"}),
 }

@@ -20,7 +20,9 @@ def _shared(name: str) -> AliasChoices:
 
 
 class ServiceSettings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+    # populate_by_name also reads each field's own name under the prefix: without one, bare ENV,
+    # AMQP_URL or INTERNAL_SECRET from the shell would be taken.
+    model_config = SettingsConfigDict(env_prefix="MARQUE_", extra="ignore", populate_by_name=True)
 
     service: str = "marque"
     role: Literal["all", "api", "worker"] = "all"

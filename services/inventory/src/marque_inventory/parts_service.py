@@ -495,6 +495,8 @@ async def run_parts_request(
     lines: Iterable[tuple[str, int]],
 ) -> list[RecordedMovement]:
     """`apply_part_lines` that a retry with the same request id answers without acting twice."""
+    # Repair orders hold, use and return parts; one scope covers the three.
+    principal.require("inventory.parts:reserve")
     reference = _reference(reference)
     merged = part_lines(lines)
     principal.require_store(store_id, what=f"Store {store_id}")

@@ -114,6 +114,7 @@ class InventoryRpc(inventory_service_pb2_grpc.InventoryServiceServicer):
         self, request: svc.GetVehicleRequest, context: Any
     ) -> svc.GetVehicleResponse:
         principal = current_principal()
+        principal.require("inventory.vehicles:read")
         async with self.inventory.db.session() as session:
             vehicle = await load_vehicle(session, _required(request.vin, "vin").strip().upper())
         principal.require_store(vehicle.store_id, what=f"Vehicle {request.vin}")

@@ -205,6 +205,8 @@ async def run_vehicle_request(
     command: VehicleCommand,
 ) -> Vehicle:
     """A vehicle command that is idempotent by request id (the gRPC calls sales makes)."""
+    # Reserve, release, sold and delivered are one sales flow: one scope covers them all.
+    principal.require("inventory.vehicles:reserve")
     vin = validate_vin(vin)  # a mistyped VIN is bad input, not an unknown vehicle
     async with inventory.uow() as uow:
         if not await claim_request(uow, request_id, method, vin, order_ref):

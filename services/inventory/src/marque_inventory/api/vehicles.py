@@ -379,7 +379,6 @@ async def reserve(
     response: Response,
 ) -> VehicleOut:
     """Hold the vehicle for an order. Retrying with the same request_id never reserves twice."""
-    principal.require("inventory.vehicles:reserve")
     vehicle = await reserve_vehicle(
         inventory,
         principal,
@@ -399,7 +398,6 @@ async def release(
     inventory: InventoryDep,
     response: Response,
 ) -> VehicleOut:
-    principal.require("inventory.vehicles:reserve")
     vehicle = await release_vehicle(
         inventory,
         principal,
@@ -419,7 +417,6 @@ async def mark_sold(
     inventory: InventoryDep,
     response: Response,
 ) -> VehicleOut:
-    principal.require("inventory.vehicles:write")
     vehicle = await mark_vehicle_sold(
         inventory, principal, request_id=body.request_id, vin=vin, order_ref=body.order_ref
     )
@@ -434,7 +431,6 @@ async def mark_delivered(
     inventory: InventoryDep,
     response: Response,
 ) -> VehicleOut:
-    principal.require("inventory.vehicles:write")
     vehicle = await mark_vehicle_delivered(
         inventory, principal, request_id=body.request_id, vin=vin, order_ref=body.order_ref
     )
