@@ -90,17 +90,18 @@ def test_service_prefixed_variables_reach_the_subclass(monkeypatch: pytest.Monke
 
 
 def test_bare_or_wrongly_prefixed_names_are_not_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    # ENV is a POSIX shell variable; it must never switch Marque into production.
     monkeypatch.setenv("ENV", "production")
     monkeypatch.setenv("AMQP_URL", "amqp://elsewhere:5672/")
     monkeypatch.setenv("INTERNAL_SECRET", REAL_SECRET)
-    monkeypatch.setenv("MARQUE_WORKSHOP_ENV", "production")
-    monkeypatch.setenv("MARQUE_WORKSHOP_AMQP_URL", "amqp://elsewhere:5672/")
+    monkeypatch.setenv("HTTP_PORT", "1234")
     monkeypatch.setenv("MARQUE_OTHER_HTTP_PORT", "1234")
 
     for settings in (ServiceSettings(), WorkshopSettings()):
         assert settings.env == "development"
         assert settings.amqp_url == "amqp://guest:guest@127.0.0.1:5672/"
         assert settings.internal_secret == DEV_INTERNAL_SECRET
+    assert ServiceSettings().http_port == 8000
     assert WorkshopSettings().http_port == 8199
 
 

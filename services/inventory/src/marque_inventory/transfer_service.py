@@ -34,6 +34,7 @@ from marque_inventory.repository import (
     save_vehicle,
 )
 from marque_inventory.unit_of_work import Inventory, InventoryUnitOfWork
+from marque_inventory.vehicle_service import check_safety_stock_after_leaving
 from marque_kit.auth import Principal
 from marque_kit.errors import Forbidden, InvalidInput, NotFound
 from marque_kit.http import check_version
@@ -375,6 +376,10 @@ async def request_transfer(
     )
     record = await _insert_transfer(uow.session, transfer)
     uow.collect(transfer, *ports.changed)
+    for changed in ports.changed:
+        if isinstance(changed, Vehicle):
+            # The car stops counting as sellable stock at the source from the request on.
+            await check_safety_stock_after_leaving(uow, changed.store_id, changed.model_code)
     business_events.labels("inventory", "transfer_requested").inc()
     return record
 

@@ -80,3 +80,65 @@ async def test_arrival_starts_stock_age_alerts_afresh(
             text("SELECT age_alerted_days FROM vehicles WHERE vin = :vin"), {"vin": vin}
         )
     assert alerted == 0
+
+
+async def test_a_transfer_request_taking_a_store_below_safety_stock_raises_the_alert(
+    client: httpx.AsyncClient,
+    as_hq: dict[str, str],
+    new_vin: Callable[[], str],
+    inventory_app: FastAPI,
+) -> None:
+    vin = new_vin()
+    body = {
+        "vin": vin,
+        "store_id": "GZ01",
+        "trim_code": "LI-L6-PRO",
+        "colour_code": "GRY",
+        "model_year": 2026,
+        "status": "in_stock",
+        "arrived_on": "2026-11-01",
+    }
+    assert (await client.post("/api/v1/inventory/vehicles", json=body, headers=as_hq)).is_success
+    db = inventory_app.state.inventory.db
+    async with db.session() as session:
+        in_stock = await session.scalar(
+            text(
+                "SELECT count(*) FROM vehicles "
+                "WHERE store_id = 'GZ01' AND model_code = 'LI-L6' AND status = 'in_stock'"
+            )
+        )
+        alerts_before = await session.scalar(
+            text("SELECT count(*) FROM outbox WHERE routing_key LIKE '%safety_stock_breached'")
+        )
+    rules = "/api/v1/inventory/stores/GZ01/safety-stock"
+    current = {r["model_code"]: r for r in (await client.get(rules, headers=as_hq)).json()["items"]}
+    if_match = {"If-Match": f'"{current["LI-L6"]["version"]}"'} if "LI-L6" in current else {}
+    rule = await client.put(
+        rules, json={"model_code": "LI-L6", "minimum": in_stock}, headers={**as_hq, **if_match}
+    )
+    assert rule.is_success, rule.text
+
+    asked = await client.post(
+        "/api/v1/inventory/transfers",
+        json={"kind": "vehicle", "from_store_id": "GZ01", "to_store_id": "CD01", "vin": vin},
+        headers=as_hq,
+    )
+    assert asked.status_code == 201, asked.text
+    async with db.session() as session:
+        alert = (
+            await session.execute(
+                text(
+                    "SELECT envelope->'data' FROM outbox "
+                    "WHERE routing_key LIKE '%safety_stock_breached' ORDER BY position DESC LIMIT 1"
+                )
+            )
+        ).scalar_one()
+        alerts_after = await session.scalar(
+            text("SELECT count(*) FROM outbox WHERE routing_key LIKE '%safety_stock_breached'")
+        )
+    assert alerts_after == alerts_before + 1
+    assert (alert["storeId"], alert["modelCode"], alert.get("inStock", 0)) == (
+        "GZ01",
+        "LI-L6",
+        in_stock - 1,
+    )
