@@ -39,6 +39,8 @@ format: install
 	$(BIN)/ruff format .
 
 bench: install
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; } >/dev/null 2>&1 \
+	  || echo "wrk is not available; the HTTP figures use the Python client"
 	$(PY) -m bench
 
 clean:
