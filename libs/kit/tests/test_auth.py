@@ -189,7 +189,11 @@ def test_sales_consultant_and_stock_clerk_have_different_powers() -> None:
         assert CONSULTANT.can(scope), scope
     for scope in ("inventory.parts:consume", "inventory.vehicles:receive", "finance.invoices:read"):
         assert not CONSULTANT.can(scope), scope
-    for scope in ("inventory.parts:consume", "inventory.vehicles:receive", "inventory.catalog:read"):
+    for scope in (
+        "inventory.parts:consume",
+        "inventory.vehicles:receive",
+        "inventory.catalog:read",
+    ):
         assert clerk.can(scope), scope
     for scope in ("crm.leads:read", "sales.quotes:create", "inventory.catalog:write"):
         assert not clerk.can(scope), scope

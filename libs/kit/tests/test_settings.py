@@ -1,4 +1,4 @@
-"""ServiceSettings: configuration comes from MARQUE_* variables, and production refuses dev secrets."""
+"""ServiceSettings: configuration comes from MARQUE_* variables; production refuses dev secrets."""
 
 from __future__ import annotations
 
@@ -169,9 +169,7 @@ def test_production_with_real_secrets_is_accepted(monkeypatch: pytest.MonkeyPatc
 
 
 @pytest.mark.parametrize("env", ["development", "test"])
-def test_dev_secrets_are_fine_outside_production(
-    monkeypatch: pytest.MonkeyPatch, env: str
-) -> None:
+def test_dev_secrets_are_fine_outside_production(monkeypatch: pytest.MonkeyPatch, env: str) -> None:
     monkeypatch.setenv("MARQUE_ENV", env)
 
     assert ServiceSettings().internal_secret == DEV_INTERNAL_SECRET
