@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI
@@ -16,6 +17,7 @@ from fastapi import FastAPI
 from marque_kit.broker import Broker
 from marque_kit.consumer import Consumer
 from marque_kit.db import Database
+from marque_kit.housekeeping import Retention, housekeeping_job
 from marque_kit.relay import OutboxRelay
 from marque_kit.settings import ServiceSettings
 
@@ -78,6 +80,14 @@ class Runtime:
     def _spawn(self, name: str, job: BackgroundJob) -> None:
         self._tasks.append(asyncio.create_task(self._supervise(name, job), name=name))
 
+    def _retention(self) -> Retention:
+        days = timedelta(days=1)
+        return Retention(
+            sent_outbox=days * self.settings.sent_outbox_retention_days,
+            inbox=days * self.settings.inbox_retention_days,
+            idempotency_keys=days * self.settings.idempotency_key_retention_days,
+        )
+
     async def _database_ready(self) -> bool:
         await self.db.ping()
         return True
@@ -108,6 +118,7 @@ class Runtime:
             self._spawn("outbox-relay", self.relay.run)
             for consumer in self.consumers:
                 self._spawn(f"consumer-{consumer.consumer}", consumer.start)
+            self._spawn("housekeeping", housekeeping_job(self.db, self._retention()))
             for name, job in self.jobs:
                 self._spawn(name, job)
 

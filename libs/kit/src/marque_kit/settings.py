@@ -51,6 +51,10 @@ class ServiceSettings(BaseSettings):
     delivery_limit: int = 20
     grpc_deadline_seconds: float = 5.0
     timezone: str = "Asia/Shanghai"
+    # Retention of the platform tables (marque_kit.housekeeping).
+    sent_outbox_retention_days: float = 7
+    inbox_retention_days: float = 30
+    idempotency_key_retention_days: float = 7
 
     @model_validator(mode="after")
     def _refuse_dev_secrets_in_production(self) -> ServiceSettings:
