@@ -204,3 +204,18 @@ def test_a_malformed_event_is_invalid_input() -> None:
 
     assert refused.value.http_status == 422
     assert refused.value.slug == "malformed-event"
+
+
+def test_a_string_where_a_message_belongs_is_malformed_not_an_empty_message() -> None:
+    from marque.inventory.v1 import events_pb2
+    from marque_kit.envelope import Envelope, MalformedEvent
+
+    envelope = Envelope(
+        id="e-1",
+        source="marque/inventory",
+        type="marque.inventory.v1.VehicleReserved",
+        time="2026-11-27T00:00:00Z",
+        data={"vehicle": "LRW3E7FA9TC900001", "orderRef": "SO-1"},
+    )
+    with pytest.raises(MalformedEvent, match=r"data\.vehicle is a str, not an object"):
+        envelope.parse(events_pb2.VehicleReserved)

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import orjson
 from google.protobuf import json_format
+from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import Message
 
 from marque_kit.context import correlation_id_var, traceparent_var
@@ -107,9 +108,35 @@ class Envelope:
         if self.type != expected:
             raise MalformedEvent(f"Expected event type {expected}, got {self.type}.")
         try:
+            _check_nested_objects(self.data, message_type.DESCRIPTOR, "data")
             return json_format.ParseDict(self.data, message_type(), ignore_unknown_fields=True)
         except json_format.ParseError as exc:
             raise MalformedEvent(f"The event's data does not match {expected}: {exc}.") from exc
+
+
+_JSON_AS_STRING = {"google.protobuf.Timestamp", "google.protobuf.Duration", "google.protobuf.Value"}
+
+
+def _check_nested_objects(data: dict[str, Any], descriptor: Descriptor, path: str) -> None:
+    """ParseDict with ignore_unknown_fields reads a string given for a message field as an empty
+    message; refuse that instead of silently losing the field."""
+    for proto_field in descriptor.fields:
+        message = proto_field.message_type
+        if message is None or message.full_name in _JSON_AS_STRING:
+            continue
+        if message.GetOptions().map_entry:
+            continue
+        value = data.get(proto_field.json_name, data.get(proto_field.name))
+        values = value if isinstance(value, list) else [value]
+        for item in values:
+            if item is None:
+                continue
+            if not isinstance(item, dict):
+                kind = type(item).__name__
+                raise json_format.ParseError(
+                    f"{path}.{proto_field.json_name} is a {kind}, not an object"
+                )
+            _check_nested_objects(item, message, f"{path}.{proto_field.json_name}")
 
 
 def type_name(message: Message) -> str:
