@@ -10,7 +10,6 @@ from typing import Any, TypeVar
 
 import orjson
 from google.protobuf import json_format
-from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import Message
 
 from marque_kit.context import correlation_id_var, traceparent_var
@@ -117,7 +116,7 @@ class Envelope:
 _JSON_AS_STRING = {"google.protobuf.Timestamp", "google.protobuf.Duration", "google.protobuf.Value"}
 
 
-def _check_nested_objects(data: dict[str, Any], descriptor: Descriptor, path: str) -> None:
+def _check_nested_objects(data: dict[str, Any], descriptor: Any, path: str) -> None:
     """ParseDict with ignore_unknown_fields reads a string given for a message field as an empty
     message; refuse that instead of silently losing the field."""
     for proto_field in descriptor.fields:
