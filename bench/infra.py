@@ -14,15 +14,14 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 import uuid
 from pathlib import Path
 from typing import IO
 
-import aio_pika
 import asyncpg
 from sqlalchemy.engine import make_url
+
+from marque_kit.broker import delete_broker_names, list_broker_names
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -89,24 +88,11 @@ class BenchRun:
 
     async def delete_broker_names(self) -> None:
         """Delete tracked names, then anything else under the prefix that rabbitmqctl lists."""
-        queues, exchanges = set(self.queues), set(self.exchanges)
-        queues.update(_listed("queues", self.namespace))
-        exchanges.update(_listed("exchanges", self.namespace))
-        if not queues and not exchanges:
-            return
-        conn = await aio_pika.connect(self.amqp_url)
-        async with conn:
-            for kind, names in (("queue", queues), ("exchange", exchanges)):
-                for name in sorted(names):
-                    # A failed delete closes the channel, so each name gets its own.
-                    channel = await conn.channel()
-                    with contextlib.suppress(aio_pika.exceptions.AMQPError):
-                        if kind == "queue":
-                            await channel.queue_delete(name)
-                        else:
-                            await channel.exchange_delete(name)
-                    with contextlib.suppress(Exception):
-                        await channel.close()
+        await delete_broker_names(
+            self.amqp_url,
+            queues=[*self.queues, *list_broker_names("queues", self.namespace)],
+            exchanges=[*self.exchanges, *list_broker_names("exchanges", self.namespace)],
+        )
         self.queues.clear()
         self.exchanges.clear()
 
@@ -167,29 +153,3 @@ class BenchRun:
                 print(f"bench cleanup: {step.__name__} failed: {exc}", file=sys.stderr)
         if not os.environ.get("MARQUE_BENCH_KEEP_LOGS"):
             shutil.rmtree(self.workdir, ignore_errors=True)
-
-
-def _listed(kind: str, prefix: str) -> list[str]:
-    ctl = shutil.which("rabbitmqctl")
-    if not ctl:
-        return []
-    try:
-        out = subprocess.run(
-            [ctl, "-q", f"list_{kind}", "name"], capture_output=True, text=True, timeout=30
-        ).stdout
-    except (OSError, subprocess.TimeoutExpired):
-        return []
-    return [n.strip() for n in out.splitlines() if n.strip().startswith(prefix)]
-
-
-def wait_http_ok(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> bool:
-    """Poll `url` until it answers 200, the process dies, or `timeout` passes."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            return False
-        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as resp:
-            if resp.status == 200:
-                return True
-        time.sleep(0.2)
-    return False

@@ -21,7 +21,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy.dialects.postgresql import insert
 
-from bench.infra import REPO, BenchRun, asyncpg_dsn, free_port, wait_http_ok
+from bench.infra import REPO, BenchRun, asyncpg_dsn, free_port
 from bench.load import LoadResult, LoadSpec, generate
 from bench.report import Row, line, meets, rate, ratio, section
 from marque_inventory import demo_data
@@ -37,6 +37,7 @@ from marque_inventory.models import (
     VehicleRow,
 )
 from marque_kit.auth import Principal, sign_principal
+from marque_kit.cli import wait_http_ok
 from marque_kit.db import Database
 from marque_kit.migrations import upgrade
 

@@ -12,7 +12,6 @@ import itertools
 import signal
 import socket
 import subprocess
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -25,6 +24,7 @@ import orjson
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 
 from marque_kit.auth import HEADER, METADATA_KEY, Principal, sign_principal
+from marque_kit.cli import wait_http_ok
 from marque_kit.envelope import Envelope
 
 REPO = Path(__file__).resolve().parents[2]
@@ -135,15 +135,8 @@ class ServiceProcess:
 
     def _wait_ready(self, timeout: float) -> None:
         assert self.proc is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"inventory exited with {self.proc.returncode}:\n{self.log()}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.base_url}/readyz", timeout=2).status_code == 200:
-                    return
-            time.sleep(0.2)
-        raise RuntimeError(f"inventory was not ready within {timeout} s:\n{self.log()}")
+        if not wait_http_ok(f"{self.base_url}/readyz", self.proc, timeout):
+            raise RuntimeError(f"inventory was not ready within {timeout} s:\n{self.log()}")
 
     def kill(self) -> None:
         """SIGKILL: no shutdown hooks, no draining; whatever was in memory is lost."""

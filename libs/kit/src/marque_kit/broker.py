@@ -11,10 +11,12 @@ Names, with `ns` the run's namespace (empty in production):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import shutil
+import subprocess
+from collections.abc import Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import aio_pika
 from aio_pika.abc import (
@@ -206,3 +208,40 @@ class Broker:
             with suppress(Exception):
                 await channel.close()
         return declared.declaration_result.message_count or 0
+
+
+def list_broker_names(kind: Literal["queues", "exchanges"], prefix: str) -> list[str]:
+    """Queue or exchange names under `prefix`, read with rabbitmqctl when it is at hand (there is
+    no listing over AMQP); empty when it is not."""
+    ctl = shutil.which("rabbitmqctl")
+    if not ctl:
+        return []
+    try:
+        out = subprocess.run(
+            [ctl, "-q", f"list_{kind}", "name"], capture_output=True, text=True, timeout=30
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    return [n.strip() for n in out.splitlines() if n.strip().startswith(prefix)]
+
+
+async def delete_broker_names(
+    amqp_url: str, *, queues: Iterable[str] = (), exchanges: Iterable[str] = ()
+) -> None:
+    """Delete queues and exchanges (test runs and benchmarks clean up their own names)."""
+    queues, exchanges = sorted(set(queues)), sorted(set(exchanges))
+    if not queues and not exchanges:
+        return
+    conn = await aio_pika.connect(amqp_url)
+    async with conn:
+        for kind, names in (("queue", queues), ("exchange", exchanges)):
+            for name in names:
+                # A failed delete closes the channel, so each name gets its own.
+                channel = await conn.channel()
+                with suppress(aio_pika.exceptions.AMQPError):
+                    if kind == "queue":
+                        await channel.queue_delete(name)
+                    else:
+                        await channel.exchange_delete(name)
+                with suppress(Exception):
+                    await channel.close()

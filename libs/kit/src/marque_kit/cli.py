@@ -95,7 +95,8 @@ def cmd_replay_parked(args: argparse.Namespace) -> None:
     print(f"replayed {moved} message(s) from {args.consumer}.from.{args.producer}.parked")
 
 
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> bool:
+def wait_http_ok(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> bool:
+    """Poll `url` until it answers 200, the process dies, or `timeout` passes."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -169,7 +170,7 @@ def cmd_up(args: argparse.Namespace) -> None:
             procs[spec.name] = proc
             (RUN_DIR / f"{spec.name}.pid").write_text(str(proc.pid))
             base = f"http://{settings.http_host}:{settings.http_port}"
-            if not _wait_ready(f"{base}/readyz", proc):
+            if not wait_http_ok(f"{base}/readyz", proc):
                 raise SystemExit(f"{spec.name} did not become ready; see {RUN_DIR}/{spec.name}.log")
             urls.append(
                 f"  {spec.name:<11} {base}/docs   gRPC {settings.http_host}:{settings.grpc_port}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy.dialects.postgresql import insert
@@ -159,7 +159,10 @@ def vehicle_rows(today: date, buckets: AgeBuckets) -> list[dict[str, Any]]:
                 cost_fen=cost_yuan * 100,
                 status=status.value,
                 arrived_on=arrived_on,
+                # A sold car keeps the reservation its order held, as the domain does.
                 order_ref=f"SO-{store}-D{serial:05d}" if sold else None,
+                reservation_request_id=f"seed-{serial:05d}" if sold else None,
+                reserved_until=_held_until(today) if sold else None,
                 option_codes=rng.sample(options, rng.choice((0, 0, 1, 2))),
                 # Ages already reached count as alerted, so that the first sweep raises no flood.
                 age_alerted_days=_alerted(buckets, age) if arrived_on else 0,
@@ -167,6 +170,10 @@ def vehicle_rows(today: date, buckets: AgeBuckets) -> list[dict[str, Any]]:
             )
         )
     return rows
+
+
+def _held_until(today: date) -> datetime:
+    return datetime.combine(today, time(12), tzinfo=UTC) - timedelta(days=1)
 
 
 def _alerted(buckets: AgeBuckets, age_days: int) -> int:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import orjson
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col
 
@@ -27,7 +27,11 @@ from marque_inventory.domain.parts import (
     reserve_lines,
 )
 from marque_inventory.models import Part, PartStockRow, StockMovementRow, Store
-from marque_inventory.repository import ConcurrentChange, part_stock_from_row
+from marque_inventory.repository import (
+    append_movements,
+    part_stock_from_row,
+    save_part_stock,
+)
 from marque_inventory.unit_of_work import Inventory, InventoryUnitOfWork
 from marque_kit.auth import Principal
 from marque_kit.errors import IdempotencyMismatch, InvalidInput, NotFound
@@ -197,61 +201,14 @@ async def lock_stocks(
 
 async def save_stock(uow: InventoryUnitOfWork, stock: PartStock, *, loaded_version: int) -> None:
     """Write the stock only if nobody changed it since `loaded_version`."""
-    if stock.version == loaded_version:
-        return
-    result = await uow.session.execute(
-        update(PartStockRow)
-        .where(
-            PartStockRow.store_id == stock.store_id,  # type: ignore[arg-type]
-            PartStockRow.part_number == stock.part_number,  # type: ignore[arg-type]
-            PartStockRow.version == loaded_version,  # type: ignore[arg-type]
-        )
-        .values(
-            on_hand=stock.on_hand,
-            reserved=stock.reserved,
-            bin=stock.bin,
-            reorder_point=stock.reorder_point,
-            average_unit_cost_fen=stock.average_unit_cost_fen,
-            version=stock.version,
-        )
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise ConcurrentChange(
-            f"Part {stock.part_number} in store {stock.store_id} was changed by someone else a "
-            "moment ago; reload and retry."
-        )
+    await save_part_stock(uow.session, stock, loaded_version=loaded_version)
 
 
 async def _append_movements(
     uow: InventoryUnitOfWork, movements: Sequence[StockMovement]
 ) -> list[RecordedMovement]:
-    if not movements:
-        return []
-    ids = (
-        await uow.session.execute(
-            insert(StockMovementRow)
-            .values(
-                [
-                    {
-                        "store_id": m.store_id,
-                        "part_number": m.part_number,
-                        "kind": m.kind.value,
-                        "on_hand_delta": m.on_hand_delta,
-                        "reserved_delta": m.reserved_delta,
-                        "reference": m.reference,
-                        "on_hand_after": m.on_hand_after,
-                        "reserved_after": m.reserved_after,
-                        "unit_cost_fen": m.unit_cost_fen,
-                        "occurred_at": m.occurred_at,
-                    }
-                    for m in movements
-                ]
-            )
-            .returning(col(StockMovementRow.id), col(StockMovementRow.part_number))
-        )
-    ).all()
     # One movement per part and command (lines are merged), so the part number finds its id.
-    id_of = {part: movement_id for movement_id, part in ids if movement_id is not None}
+    id_of = await append_movements(uow.session, movements)
     return [
         RecordedMovement(
             movement_id=id_of[m.part_number],

@@ -3,13 +3,16 @@ change makes the save fail instead of overwriting (never check-then-act)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import case, func, select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from marque_inventory.domain.parts import PartStock
+from marque_inventory.domain.parts import PartStock, StockMovement
 from marque_inventory.domain.vehicles import Reservation, Vehicle, VehicleStatus
-from marque_inventory.models import PartStockRow, VehicleRow
+from marque_inventory.models import PartStockRow, StockMovementRow, VehicleRow
 from marque_kit.errors import Conflict, NotFound
 
 
@@ -99,3 +102,83 @@ def part_stock_from_row(row: PartStockRow) -> PartStock:
         average_unit_cost_fen=row.average_unit_cost_fen,
         version=row.version,
     )
+
+
+def part_stock_values(stock: PartStock) -> dict[str, object]:
+    return {
+        "on_hand": stock.on_hand,
+        "reserved": stock.reserved,
+        "bin": stock.bin,
+        "reorder_point": stock.reorder_point,
+        "average_unit_cost_fen": stock.average_unit_cost_fen,
+        "version": stock.version,
+    }
+
+
+def _part_stock_changed(stock: PartStock) -> ConcurrentChange:
+    return ConcurrentChange(
+        f"Stock of part {stock.part_number} in store {stock.store_id} was changed by someone "
+        "else a moment ago; reload and retry."
+    )
+
+
+async def save_part_stock(
+    session: AsyncSession, stock: PartStock, *, loaded_version: int | None
+) -> None:
+    """Insert a stock the store never held (`loaded_version` None), else write it only if nobody
+    changed it since `loaded_version`."""
+    if loaded_version is None:
+        inserted = await session.execute(
+            insert(PartStockRow)
+            .values(
+                store_id=stock.store_id, part_number=stock.part_number, **part_stock_values(stock)
+            )
+            .on_conflict_do_nothing(index_elements=["store_id", "part_number"])
+            .returning(col(PartStockRow.part_number))
+        )
+        if inserted.scalar_one_or_none() is None:
+            raise _part_stock_changed(stock)
+        return
+    if stock.version == loaded_version:
+        return
+    result = await session.execute(
+        update(PartStockRow)
+        .where(
+            col(PartStockRow.store_id) == stock.store_id,
+            col(PartStockRow.part_number) == stock.part_number,
+            col(PartStockRow.version) == loaded_version,
+        )
+        .values(**part_stock_values(stock))
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise _part_stock_changed(stock)
+
+
+async def append_movements(
+    session: AsyncSession, movements: Sequence[StockMovement]
+) -> dict[str, int]:
+    """Append to the stock ledger; answers each part number's new movement id."""
+    if not movements:
+        return {}
+    rows = await session.execute(
+        insert(StockMovementRow)
+        .values(
+            [
+                {
+                    "store_id": m.store_id,
+                    "part_number": m.part_number,
+                    "kind": m.kind.value,
+                    "on_hand_delta": m.on_hand_delta,
+                    "reserved_delta": m.reserved_delta,
+                    "reference": m.reference,
+                    "on_hand_after": m.on_hand_after,
+                    "reserved_after": m.reserved_after,
+                    "unit_cost_fen": m.unit_cost_fen,
+                    "occurred_at": m.occurred_at,
+                }
+                for m in movements
+            ]
+        )
+        .returning(col(StockMovementRow.id), col(StockMovementRow.part_number))
+    )
+    return {part: movement_id for movement_id, part in rows.all() if movement_id is not None}

@@ -26,11 +26,13 @@ from marque_inventory.domain.transfers import (
     TransferValuation,
 )
 from marque_inventory.domain.vehicles import Vehicle
-from marque_inventory.models import Part, PartStockRow, StockMovementRow, Store, TransferRow
+from marque_inventory.models import Part, PartStockRow, Store, TransferRow
 from marque_inventory.repository import (
     ConcurrentChange,
+    append_movements,
     load_vehicle,
     part_stock_from_row,
+    save_part_stock,
     save_vehicle,
 )
 from marque_inventory.unit_of_work import Inventory, InventoryUnitOfWork
@@ -92,74 +94,10 @@ class DbTransferPorts:
 
     async def save_part_stock(self, stock: PartStock) -> None:
         key = (stock.store_id, stock.part_number)
-        loaded = self._stock_versions.get(key)
-        if loaded is None:
-            await self._insert_stock(stock)
-        elif stock.version != loaded:
-            await self._update_stock(stock, loaded)
+        await save_part_stock(self.session, stock, loaded_version=self._stock_versions.get(key))
         self._stock_versions[key] = stock.version
-        movements = stock.pull_movements()
-        if movements:
-            await self.session.execute(
-                insert(StockMovementRow),
-                [
-                    {
-                        "store_id": m.store_id,
-                        "part_number": m.part_number,
-                        "kind": m.kind.value,
-                        "on_hand_delta": m.on_hand_delta,
-                        "reserved_delta": m.reserved_delta,
-                        "reference": m.reference,
-                        "on_hand_after": m.on_hand_after,
-                        "reserved_after": m.reserved_after,
-                        "unit_cost_fen": m.unit_cost_fen,
-                        "occurred_at": m.occurred_at,
-                    }
-                    for m in movements
-                ],
-            )
+        await append_movements(self.session, stock.pull_movements())
         self._changed[id(stock)] = stock
-
-    async def _insert_stock(self, stock: PartStock) -> None:
-        inserted = await self.session.execute(
-            insert(PartStockRow)
-            .values(store_id=stock.store_id, part_number=stock.part_number, **_stock_values(stock))
-            .on_conflict_do_nothing(index_elements=["store_id", "part_number"])
-            .returning(col(PartStockRow.part_number))
-        )
-        if inserted.scalar_one_or_none() is None:
-            raise _stock_changed(stock)
-
-    async def _update_stock(self, stock: PartStock, loaded: int) -> None:
-        result = await self.session.execute(
-            update(PartStockRow)
-            .where(
-                col(PartStockRow.store_id) == stock.store_id,
-                col(PartStockRow.part_number) == stock.part_number,
-                col(PartStockRow.version) == loaded,
-            )
-            .values(**_stock_values(stock))
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            raise _stock_changed(stock)
-
-
-def _stock_values(stock: PartStock) -> dict[str, Any]:
-    return {
-        "on_hand": stock.on_hand,
-        "reserved": stock.reserved,
-        "bin": stock.bin,
-        "reorder_point": stock.reorder_point,
-        "average_unit_cost_fen": stock.average_unit_cost_fen,
-        "version": stock.version,
-    }
-
-
-def _stock_changed(stock: PartStock) -> ConcurrentChange:
-    return ConcurrentChange(
-        f"Stock of part {stock.part_number} in store {stock.store_id} was changed by someone "
-        "else a moment ago; retry."
-    )
 
 
 # --- the transfer row --------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from marque_inventory.demo import seed
 from marque_inventory.domain.ageing import AgeBuckets, stock_age_days
@@ -105,3 +105,20 @@ async def test_seeded_stock_raises_no_flood_of_age_alerts(
     assert raised == 0
     async with seed_db.session() as session:
         assert await session.scalar(select(func.count()).select_from(outbox)) == 0
+
+
+async def test_a_seeded_sold_car_can_be_delivered_to_its_order(
+    first_seed: str, seed_db: Database
+) -> None:
+    from marque_inventory.repository import load_vehicle
+
+    async with seed_db.session() as session:
+        vin = await session.scalar(
+            text("SELECT vin FROM vehicles WHERE status = 'sold' ORDER BY vin LIMIT 1")
+        )
+        assert vin is not None
+        vehicle = await load_vehicle(session, vin)
+    assert vehicle.order_ref is not None
+    events = vehicle.mark_delivered(vehicle.order_ref)
+    assert vehicle.status.value == "delivered"
+    assert len(events) == 1

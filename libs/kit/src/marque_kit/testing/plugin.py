@@ -9,10 +9,7 @@ when the run ends.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import shutil
-import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -131,41 +128,20 @@ def amqp_namespace(marque_amqp_url: str, marque_run_id: str) -> Iterator[str]:
     namespace = f"{marque_run_id}."
     yield namespace
     if not os.environ.get("MARQUE_TEST_KEEP"):
-        delete_broker_names(marque_amqp_url, namespace)
+        delete_run_broker_names(marque_amqp_url, namespace)
 
 
-def delete_broker_names(amqp_url: str, namespace: str) -> None:
-    """Remove this run's queues and exchanges (listed with rabbitmqctl when it is at hand)."""
-    ctl = shutil.which("rabbitmqctl")
-    if not ctl:
-        return
+def delete_run_broker_names(amqp_url: str, namespace: str) -> None:
+    """Remove this run's queues and exchanges."""
+    from marque_kit.broker import delete_broker_names, list_broker_names
 
-    def names(kind: str) -> list[str]:
-        try:
-            out = subprocess.run(
-                [ctl, "-q", f"list_{kind}", "name"], capture_output=True, text=True, timeout=30
-            ).stdout
-        except (OSError, subprocess.TimeoutExpired):
-            return []
-        return [n.strip() for n in out.splitlines() if n.strip().startswith(namespace)]
-
-    queues, exchanges = names("queues"), names("exchanges")
-
-    async def delete() -> None:
-        import aio_pika
-
-        conn = await aio_pika.connect(amqp_url)
-        async with conn:
-            for q in queues:
-                ch = await conn.channel()
-                with contextlib.suppress(aio_pika.exceptions.AMQPError):
-                    await ch.queue_delete(q)
-            for ex in exchanges:
-                ch = await conn.channel()
-                with contextlib.suppress(aio_pika.exceptions.AMQPError):
-                    await ch.exchange_delete(ex)
-
-    asyncio.run(delete())
+    asyncio.run(
+        delete_broker_names(
+            amqp_url,
+            queues=list_broker_names("queues", namespace),
+            exchanges=list_broker_names("exchanges", namespace),
+        )
+    )
 
 
 @pytest.fixture(scope="session")

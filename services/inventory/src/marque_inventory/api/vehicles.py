@@ -15,7 +15,7 @@ from sqlmodel import col
 from marque_inventory.api.deps import InventoryDep
 from marque_inventory.domain.vehicles import Vehicle, VehicleStatus
 from marque_inventory.models import VehicleModel, VehicleRow
-from marque_inventory.repository import get_vehicle_row
+from marque_inventory.repository import get_vehicle_row, vehicle_from_row
 from marque_inventory.vehicle_service import (
     NewVehicle,
     add_vehicle,
@@ -72,21 +72,7 @@ class VehicleOut(BaseModel):
     @classmethod
     def of(cls, v: Vehicle | VehicleRow) -> VehicleOut:
         if isinstance(v, VehicleRow):
-            return cls(
-                vin=v.vin,
-                store_id=v.store_id,
-                model_code=v.model_code,
-                trim_code=v.trim_code,
-                colour_code=v.colour_code,
-                model_year=v.model_year,
-                cost_fen=v.cost_fen,
-                status=v.status,
-                arrived_on=v.arrived_on,
-                order_ref=v.order_ref,
-                reserved_until=v.reserved_until,
-                transfer_id=v.transfer_id,
-                version=v.version,
-            )
+            v = vehicle_from_row(v)
         held = v.reservation
         return cls(
             vin=v.vin,
