@@ -136,7 +136,7 @@ def test_hq_sees_every_store() -> None:
 
 
 def test_store_staff_see_only_their_own_stores() -> None:
-    staff = Principal(subject="u-2", roles=("stock_clerk",), stores=("SH01", "SH02"))
+    staff = Principal(subject="u-2", roles=("inventory_clerk",), stores=("SH01", "SH02"))
 
     assert not staff.is_hq
     assert staff.sees_store("SH02")
@@ -182,8 +182,8 @@ def test_scope_matching(granted: str, wanted: str, allowed: bool) -> None:
     assert partner.can(wanted) is allowed
 
 
-def test_sales_consultant_and_stock_clerk_have_different_powers() -> None:
-    clerk = Principal(subject="u-4", roles=("stock_clerk",), stores=("SH01",))
+def test_sales_consultant_and_inventory_clerk_have_different_powers() -> None:
+    clerk = Principal(subject="u-4", roles=("inventory_clerk",), stores=("SH01",))
 
     for scope in ("crm.leads:create", "sales.quotes:create", "inventory.vehicles:reserve"):
         assert CONSULTANT.can(scope), scope
@@ -197,7 +197,17 @@ def test_sales_consultant_and_stock_clerk_have_different_powers() -> None:
         assert clerk.can(scope), scope
     for scope in ("crm.leads:read", "sales.quotes:create", "inventory.catalog:write"):
         assert not clerk.can(scope), scope
-    assert ROLE_SCOPES["store_manager"] == frozenset({"*"})
+    manager = Principal(subject="u-5", roles=("store_manager",), stores=("SH01",))
+    assert manager.can("inventory.transfers:write") and manager.can("finance.expenses:approve")
+    assert not manager.can("group.keys:write"), "only HQ manages partner keys"
+    assert set(ROLE_SCOPES) >= {"hq_analyst", "technician", "partner"}
+
+
+def test_hq_analyst_reads_everything_and_writes_nothing() -> None:
+    analyst = Principal(subject="u-6", roles=("hq_analyst",), stores=("*",))
+    assert analyst.can("inventory.vehicles:read") and analyst.can("group.audit:read")
+    for scope in ("inventory.vehicles:write", "crm.leads:create", "group.users:write"):
+        assert not analyst.can(scope), scope
 
 
 def test_require_refuses_with_forbidden_naming_the_scope() -> None:

@@ -108,7 +108,7 @@ async def get_db(request: Request) -> Database:
 
 
 DbDep = Annotated[Database, Depends(get_db)]
-CanCreate = Annotated[Principal, Depends(require_scope("test.widgets:create"))]
+CanCreate = Annotated[Principal, Depends(require_scope("inventory.widgets:create"))]
 
 
 def build_router() -> APIRouter:
@@ -443,7 +443,7 @@ async def test_missing_scope_is_403(client: httpx.AsyncClient) -> None:
         json={"store_id": s, "name": "w"},
         headers=token(s, roles=("parts_clerk",)),
     )
-    assert "test.widgets:create" in assert_problem(resp, 403, "forbidden")["detail"]
+    assert "inventory.widgets:create" in assert_problem(resp, 403, "forbidden")["detail"]
 
 
 async def test_another_stores_widget_is_404(client: httpx.AsyncClient) -> None:

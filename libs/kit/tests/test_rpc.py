@@ -34,7 +34,7 @@ from marque_kit.settings import ServiceSettings
 
 SERVICE = "marque.test.v1.EchoService"
 SETTINGS = ServiceSettings(service="rpctest", internal_secret="test-secret-" + "x" * 32)
-CLERK = Principal(subject="u-1", name="Li Lei", roles=("stock_clerk",), stores=("s-bj01",))
+CLERK = Principal(subject="u-1", name="Li Lei", roles=("inventory_clerk",), stores=("s-bj01",))
 
 
 class EchoServicer:

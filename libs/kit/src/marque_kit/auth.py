@@ -15,71 +15,15 @@ from typing import Any, Literal
 import jwt
 
 from marque_kit.errors import Forbidden, NotFound, Unauthenticated
+from marque_kit.permissions import MANAGER_ROLES, ROLE_PERMISSIONS, grant_matches
 
 HEADER = "X-Marque-Principal"
 METADATA_KEY = "x-marque-principal"
 ISSUER = "marque-gateway"
 ALL_STORES = "*"
 
-# What each staff role may do. Partners carry explicit scopes instead.
-ROLE_SCOPES: dict[str, frozenset[str]] = {
-    "hq_admin": frozenset({"*"}),
-    "store_manager": frozenset({"*"}),
-    "sales_manager": frozenset(
-        {
-            "inventory.vehicles:read",
-            "inventory.vehicles:reserve",
-            "inventory.catalog:read",
-            "inventory.transfers:read",
-            "inventory.transfers:write",
-            "crm.*",
-            "sales.*",
-        }
-    ),
-    "sales_consultant": frozenset(
-        {
-            "inventory.vehicles:read",
-            "inventory.catalog:read",
-            "inventory.vehicles:reserve",
-            "crm.leads:*",
-            "crm.customers:*",
-            "sales.quotes:*",
-            "sales.orders:*",
-        }
-    ),
-    "stock_clerk": frozenset(
-        {
-            "inventory.vehicles:*",
-            "inventory.catalog:read",
-            "inventory.parts:*",
-            "inventory.transfers:read",
-            "inventory.transfers:write",
-        }
-    ),
-    "parts_clerk": frozenset({"inventory.parts:*", "inventory.catalog:read"}),
-    "service_advisor": frozenset(
-        {
-            "aftersales.*",
-            "inventory.parts:read",
-            "inventory.parts:reserve",
-            "inventory.catalog:read",
-            "crm.customers:read",
-        }
-    ),
-    "finance": frozenset({"finance.*", "inventory.vehicles:read", "inventory.catalog:read"}),
-}
-# Roles whose approval counts for a store (transfers, large discounts).
-MANAGER_ROLES = frozenset({"store_manager", "hq_admin", "sales_manager"})
-
-
-def _scope_matches(granted: str, wanted: str) -> bool:
-    if granted == "*" or granted == wanted:
-        return True
-    if granted.endswith(".*"):
-        return wanted.startswith(granted[:-1])
-    if granted.endswith(":*"):
-        return wanted.split(":", 1)[0] == granted[:-2]
-    return False
+# The role → permission table lives in marque_kit.permissions; re-exported for callers.
+ROLE_SCOPES = ROLE_PERMISSIONS
 
 
 @dataclass(frozen=True)
@@ -100,10 +44,10 @@ class Principal:
     def granted_scopes(self) -> Iterable[str]:
         yield from self.scopes
         for role in self.roles:
-            yield from ROLE_SCOPES.get(role, ())
+            yield from ROLE_PERMISSIONS.get(role, ())
 
     def can(self, scope: str) -> bool:
-        return any(_scope_matches(g, scope) for g in self.granted_scopes())
+        return any(grant_matches(g, scope) for g in self.granted_scopes())
 
     def require(self, scope: str) -> None:
         if not self.can(scope):

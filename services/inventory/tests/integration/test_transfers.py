@@ -154,7 +154,7 @@ async def requested(
     """A vehicle in SH01 asked for by HZ01's stock clerk."""
     vin = new_vin()
     await in_stock_vehicle(client, as_hq, vin, "SH01")
-    asked = await ask_for_vehicle(client, as_store("HZ01", "stock_clerk"), vin, "SH01", "HZ01")
+    asked = await ask_for_vehicle(client, as_store("HZ01", "inventory_clerk"), vin, "SH01", "HZ01")
     assert asked.status_code == 201, asked.text
     return dict(asked.json())
 
@@ -171,7 +171,7 @@ async def test_vehicle_transfer_moves_the_car_to_the_destination_and_tells_finan
 ) -> None:
     vin = new_vin()
     await in_stock_vehicle(client, as_hq, vin, "SH01")
-    asked = await ask_for_vehicle(client, as_store("HZ01", "stock_clerk"), vin, "SH01", "HZ01")
+    asked = await ask_for_vehicle(client, as_store("HZ01", "inventory_clerk"), vin, "SH01", "HZ01")
     assert asked.status_code == 201, asked.text
     transfer = asked.json()
     assert asked.headers["ETag"] == '"1"'
@@ -187,11 +187,11 @@ async def test_vehicle_transfer_moves_the_car_to_the_destination_and_tells_finan
         client, as_store("SH01", "store_manager", sub="mgr-sh"), transfer, "approve"
     )
     assert (transfer["status"], transfer["approved_by"]) == ("approved", "mgr-sh")
-    transfer = await ok_step(client, as_store("SH01", "stock_clerk"), transfer, "ship")
+    transfer = await ok_step(client, as_store("SH01", "inventory_clerk"), transfer, "ship")
     assert transfer["status"] == "shipped"
     assert transfer["valuation"]["vehicle_cost_fen"] == TRIM_COST_FEN
     assert transfer["valuation"]["value_fen"] == TRIM_COST_FEN
-    transfer = await ok_step(client, as_store("HZ01", "stock_clerk"), transfer, "receive")
+    transfer = await ok_step(client, as_store("HZ01", "inventory_clerk"), transfer, "receive")
     assert transfer["status"] == "received"
     assert transfer["version"] == 4
 
@@ -235,7 +235,7 @@ async def test_parts_transfer_reserves_ships_and_receives_at_moving_average_cost
         "to_store_id": dest,
         "lines": [{"part_number": part, "quantity": 4}, {"part_number": part, "quantity": 2}],
     }
-    asked = await client.post(TRANSFERS, json=body, headers=as_store(dest, "stock_clerk"))
+    asked = await client.post(TRANSFERS, json=body, headers=as_store(dest, "inventory_clerk"))
     assert asked.status_code == 201, asked.text
     transfer = asked.json()
     assert transfer["lines"] == [{"part_number": part, "quantity": 6}]
@@ -244,7 +244,7 @@ async def test_parts_transfer_reserves_ships_and_receives_at_moving_average_cost
     assert (held.on_hand, held.reserved) == (before.on_hand, before.reserved + 6)
 
     transfer = await ok_step(client, as_store(source, "store_manager"), transfer, "approve")
-    transfer = await ok_step(client, as_store(source, "stock_clerk"), transfer, "ship")
+    transfer = await ok_step(client, as_store(source, "inventory_clerk"), transfer, "ship")
     average = before.average_unit_cost_fen
     assert transfer["valuation"]["lines"] == [
         {"part_number": part, "quantity": 6, "unit_cost_fen": average, "value_fen": 6 * average}
@@ -254,7 +254,7 @@ async def test_parts_transfer_reserves_ships_and_receives_at_moving_average_cost
     assert shipped is not None
     assert (shipped.on_hand, shipped.reserved) == (before.on_hand - 6, before.reserved)
 
-    transfer = await ok_step(client, as_store(dest, "stock_clerk"), transfer, "receive")
+    transfer = await ok_step(client, as_store(dest, "inventory_clerk"), transfer, "receive")
     received = await part_stock(inventory_app, dest, part)
     assert received is not None
     held_before = dest_before.on_hand if dest_before else 0
@@ -339,7 +339,7 @@ async def test_cancelled_vehicle_transfer_puts_the_car_back_on_sale(
 ) -> None:
     approved = await ok_step(client, as_store("SH01"), requested, "approve")
     cancelled = await ok_step(
-        client, as_store("HZ01", "stock_clerk"), approved, "cancel", {"reason": "customer left"}
+        client, as_store("HZ01", "inventory_clerk"), approved, "cancel", {"reason": "customer left"}
     )
     assert cancelled["status"] == "cancelled"
     car = await vehicle(client, as_hq, requested["vin"])
@@ -359,10 +359,10 @@ async def test_cancelled_parts_transfer_releases_the_reservation(
         "to_store_id": dest,
         "lines": [{"part_number": part, "quantity": 3}],
     }
-    asked = await client.post(TRANSFERS, json=body, headers=as_store(dest, "stock_clerk"))
+    asked = await client.post(TRANSFERS, json=body, headers=as_store(dest, "inventory_clerk"))
     assert asked.status_code == 201, asked.text
     cancelled = await ok_step(
-        client, as_store(dest, "stock_clerk"), asked.json(), "cancel", {"reason": "found locally"}
+        client, as_store(dest, "inventory_clerk"), asked.json(), "cancel", {"reason": "found locally"}
     )
     assert cancelled["status"] == "cancelled"
     after = await part_stock(inventory_app, source, part)
@@ -427,7 +427,7 @@ async def test_source_store_clerk_cannot_receive(
     shipped = await ok_step(
         client, as_hq, await ok_step(client, as_hq, requested, "approve"), "ship"
     )
-    refused = await take_step(client, as_store("SH01", "stock_clerk"), shipped, "receive")
+    refused = await take_step(client, as_store("SH01", "inventory_clerk"), shipped, "receive")
     assert refused.status_code == 403, refused.text
 
 
@@ -436,7 +436,7 @@ async def test_request_needs_the_destination_store(
 ) -> None:
     vin = new_vin()
     await in_stock_vehicle(client, as_hq, vin, "SH01")
-    refused = await ask_for_vehicle(client, as_store("BJ01", "stock_clerk"), vin, "SH01", "HZ01")
+    refused = await ask_for_vehicle(client, as_store("BJ01", "inventory_clerk"), vin, "SH01", "HZ01")
     assert refused.status_code == 403, refused.text
     assert (await vehicle(client, as_hq, vin))["status"] == "in_stock"
 
@@ -451,7 +451,7 @@ async def test_store_at_neither_end_does_not_see_the_transfer(
     assert requested["id"] not in {t["id"] for t in listed.json()["items"]}
     for store in ("SH01", "HZ01"):
         seen = await client.get(
-            f"{TRANSFERS}/{requested['id']}", headers=as_store(store, "stock_clerk")
+            f"{TRANSFERS}/{requested['id']}", headers=as_store(store, "inventory_clerk")
         )
         assert seen.status_code == 200, seen.text
         assert seen.headers["ETag"] == '"1"'
@@ -460,7 +460,7 @@ async def test_store_at_neither_end_does_not_see_the_transfer(
 async def test_list_filters_by_store_status_and_kind(
     client: httpx.AsyncClient, as_store: AsStore, requested: dict[str, Any]
 ) -> None:
-    clerk = as_store("HZ01", "stock_clerk")
+    clerk = as_store("HZ01", "inventory_clerk")
     params: dict[str, str | int] = {
         "store_id": "SH01",
         "status": "requested",
@@ -508,7 +508,7 @@ async def test_request_for_a_reserved_vehicle_is_refused_and_nothing_is_saved(
         headers=as_hq,
     )
     assert held.status_code == 200, held.text
-    refused = await ask_for_vehicle(client, as_store("HZ01", "stock_clerk"), vin, "SH01", "HZ01")
+    refused = await ask_for_vehicle(client, as_store("HZ01", "inventory_clerk"), vin, "SH01", "HZ01")
     assert refused.status_code == 409, refused.text
     assert await transfers_of_vin(inventory_app, vin) == 0
     assert (await vehicle(client, as_hq, vin))["status"] == "reserved"

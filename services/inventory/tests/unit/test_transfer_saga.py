@@ -34,7 +34,7 @@ OIL, FILTER = "0W20-4L", "OF-1109"
 SOURCE_MANAGER = Principal(subject="mgr-s1", roles=("store_manager",), stores=("S1",))
 DEST_MANAGER = Principal(subject="mgr-s2", roles=("store_manager",), stores=("S2",))
 HQ = Principal(subject="hq-1", roles=("hq_admin",), stores=("*",))
-SOURCE_CLERK = Principal(subject="clerk-s1", roles=("stock_clerk",), stores=("S1",))
+SOURCE_CLERK = Principal(subject="clerk-s1", roles=("inventory_clerk",), stores=("S1",))
 
 
 class StockRoom:
