@@ -32,7 +32,7 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy libs/kit/src $(foreach s,$(SERVICES),services/$(s)/src)
+	$(BIN)/mypy libs/kit/src $(foreach s,$(SERVICES),services/$(s)/src) $(wildcard gateway/src)
 
 format: install
 	$(BIN)/ruff check --fix .

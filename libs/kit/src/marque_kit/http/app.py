@@ -95,7 +95,7 @@ def create_http_app(
     that is as fast as ORJSONResponse, which FastAPI now deprecates. Problem bodies use orjson.
     """
     app = FastAPI(
-        title=f"Marque {service}",
+        title=fastapi_kwargs.pop("title", f"Marque {service}"),
         lifespan=lifespan,
         **fastapi_kwargs,
     )

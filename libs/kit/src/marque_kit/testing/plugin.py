@@ -1,7 +1,7 @@
 """pytest plugin: real PostgreSQL and RabbitMQ for every test run, isolated by run id.
 
 Local servers are used when they answer (`MARQUE_TEST_DATABASE_URL`, `MARQUE_TEST_AMQP_URL`,
-defaulting to 127.0.0.1); otherwise testcontainers starts them. Each run creates databases named
+`MARQUE_TEST_REDIS_URL`, defaulting to 127.0.0.1); otherwise testcontainers starts them. Each run creates databases named
 `marque_t<runid>_<name>` and prefixes every exchange and queue with `t<runid>.`; both are removed
 when the run ends.
 """
@@ -18,6 +18,7 @@ import pytest
 
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 DEFAULT_AMQP = "amqp://guest:guest@127.0.0.1:5672/"
+DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
 
 
 def _pg_answers(url: str) -> bool:
@@ -86,6 +87,32 @@ def marque_amqp_url() -> Iterator[str]:
     with RabbitMqContainer("rabbitmq:3.10") as rabbit:
         params = rabbit.get_connection_params()
         yield f"amqp://guest:guest@{params.host}:{params.port}/"
+
+
+def _redis_answers(url: str) -> bool:
+    import redis
+
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=2)
+        client.ping()
+        client.close()
+    except (OSError, redis.RedisError):
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def marque_redis_url() -> Iterator[str]:
+    """Redis for the gateway's rate limits and locks; keys of a run carry its own prefix."""
+    url = os.environ.get("MARQUE_TEST_REDIS_URL", DEFAULT_REDIS)
+    if _redis_answers(url):
+        yield url
+        return
+    from testcontainers.redis import RedisContainer
+
+    with RedisContainer("redis:7") as container:
+        host = container.get_container_host_ip()
+        yield f"redis://{host}:{container.get_exposed_port(6379)}/0"
 
 
 @pytest.fixture(scope="session")
