@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator, Callable
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,17 +57,23 @@ class RunningServer:
 
 
 @pytest.fixture(scope="session")
-async def inventory_upstream(
+def inventory_upstream_settings(
     make_database: Callable[[str], str], marque_test_env: dict[str, Any]
-) -> AsyncIterator[RunningServer]:
-    """The real inventory service (HTTP + gRPC + relay), seeded with the demo group."""
-    from marque_inventory.demo import seed
-    from marque_inventory.main import create_app as create_inventory
+) -> Any:
     from marque_inventory.settings import InventorySettings
 
     url = make_database("gw_inventory")
     upgrade(INVENTORY_DIR, url)
-    settings = InventorySettings(database_url=url, grpc_port=free_port(), **marque_test_env)
+    return InventorySettings(database_url=url, grpc_port=free_port(), **marque_test_env)
+
+
+@pytest.fixture(scope="session")
+async def inventory_upstream(inventory_upstream_settings: Any) -> AsyncIterator[RunningServer]:
+    """The real inventory service (HTTP + gRPC + relay), seeded with the demo group."""
+    from marque_inventory.demo import seed
+    from marque_inventory.main import create_app as create_inventory
+
+    settings = inventory_upstream_settings
     await seed(settings)
     server = RunningServer(create_inventory(settings), free_port())
     server.grpc_target = f"127.0.0.1:{settings.grpc_port}"  # type: ignore[attr-defined]
@@ -116,7 +124,72 @@ async def client(gateway_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 # --- identity: users and logins ------------------------------------------------------------------
 
 
+@pytest.fixture
+def as_user(
+    gateway_app: FastAPI, gateway_settings: GatewaySettings
+) -> Callable[..., Awaitable[dict[str, str]]]:
+    """`await as_user(roles=("store_manager",), stores=("SH01",))` -> Authorization headers of a
+    freshly created real user (a row in `users`), with an access token minted for it."""
+    from marque_gateway.identity.tokens import issue_access_token
+    from marque_gateway.models import User
+
+    async def make(
+        roles: tuple[str, ...] = ("hq_admin",),
+        stores: tuple[str, ...] = ("*",),
+        name: str = "",
+    ) -> dict[str, str]:
+        user_id = uuid.uuid4().hex
+        username = f"t.{roles[0]}.{user_id[:8]}"
+        user = User(
+            id=user_id,
+            username=username,
+            display_name=name or username,
+            password_hash="!unusable",
+            roles=list(roles),
+            stores=list(stores),
+        )
+        async with gateway_app.state.gateway.db.session() as session, session.begin():
+            session.add(user)
+        token, _ = issue_access_token(
+            user_id=user_id,
+            name=user.display_name,
+            roles=roles,
+            stores=stores,
+            settings=gateway_settings,
+        )
+        return {"Authorization": f"Bearer {token}"}
+
+    return make
+
+
 # --- partners: API keys --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def partner_key(gateway_app: FastAPI) -> Callable[..., Awaitable[tuple[str, dict[str, str]]]]:
+    """`await partner_key(scopes=[...], stores=[...])` -> (raw key, {"X-API-Key": raw})."""
+    from marque_gateway.partners.keys import issue_key
+
+    async def make(
+        scopes: list[str] | tuple[str, ...] = ("inventory.vehicles:read",),
+        stores: list[str] | tuple[str, ...] = ("SH01",),
+        partner: str = "autohome",
+        rate_limit_per_minute: int = 120,
+        expires_at: datetime | None = None,
+    ) -> tuple[str, dict[str, str]]:
+        _, raw = await issue_key(
+            gateway_app.state.gateway.db,
+            partner=partner,
+            name=f"{partner} test key",
+            scopes=list(scopes),
+            stores=list(stores),
+            rate_limit_per_minute=rate_limit_per_minute,
+            expires_at=expires_at,
+            created_by="tests",
+        )
+        return raw, {"X-API-Key": raw}
+
+    return make
 
 
 # --- webhooks: a recording partner server --------------------------------------------------------

@@ -1,0 +1,88 @@
+"""Staff access tokens: short-lived HS256 JWTs, checked as RFC 8725 asks.
+
+- the algorithm is pinned (HS256 only; `alg=none` and every other algorithm are refused);
+- issuer, audience and the `typ` header (`at+jwt`, RFC 9068) are checked, so an internal principal
+  or any other JWT signed elsewhere can never pass as an access token;
+- `exp` is required and enforced.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Sequence
+
+import jwt
+
+from marque_gateway.settings import GatewaySettings
+from marque_kit.auth import Principal
+from marque_kit.errors import Unauthenticated
+
+ALGORITHM = "HS256"
+ISSUER = "marque-gateway"
+AUDIENCE = "marque-api"
+TOKEN_TYPE = "at+jwt"
+
+
+def issue_access_token(
+    *,
+    user_id: str,
+    name: str,
+    roles: Sequence[str],
+    stores: Sequence[str],
+    settings: GatewaySettings,
+    now: float | None = None,
+) -> tuple[str, int]:
+    """A signed access token and its lifetime in seconds."""
+    issued = int(now if now is not None else time.time())
+    ttl = settings.access_token_ttl_seconds
+    claims = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": user_id,
+        "name": name,
+        "roles": list(roles),
+        "stores": list(stores),
+        "iat": issued,
+        "exp": issued + ttl,
+        "jti": uuid.uuid4().hex,
+    }
+    token = jwt.encode(
+        claims, settings.jwt_secret, algorithm=ALGORITHM, headers={"typ": TOKEN_TYPE}
+    )
+    return token, ttl
+
+
+def verify_access_token(token: str, settings: GatewaySettings) -> Principal:
+    """The staff member the token names, or Unauthenticated (401)."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as exc:
+        raise Unauthenticated("The access token is not a JWT; sign in again.") from exc
+    if header.get("alg") != ALGORITHM or header.get("typ") != TOKEN_TYPE:
+        raise Unauthenticated("The access token is not a Marque access token; sign in again.")
+    try:
+        claims = jwt.decode(
+            token,
+            settings.jwt_secret,
+            algorithms=[ALGORITHM],
+            issuer=ISSUER,
+            audience=AUDIENCE,
+            options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise Unauthenticated(
+            "The access token has expired; get a new one from POST /auth/token "
+            "(grant_type=refresh_token)."
+        ) from exc
+    except jwt.PyJWTError as exc:
+        raise Unauthenticated(f"The access token was refused ({exc}); sign in again.") from exc
+    return Principal(
+        subject=str(claims["sub"]),
+        kind="user",
+        name=str(claims.get("name", "")),
+        roles=tuple(claims.get("roles", ())),
+        stores=tuple(claims.get("stores", ())),
+        expires_at=int(claims["exp"]),
+        claims=claims,
+    )
