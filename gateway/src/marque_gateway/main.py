@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
+from marque_gateway.edge.middleware import EdgeMiddleware
 from marque_gateway.gateway import Gateway
 from marque_gateway.settings import GatewaySettings
 from marque_kit.broker import Broker
@@ -59,6 +60,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             ],
             max_age=600,
         ),
+        Middleware(EdgeMiddleware, gateway=gateway),
     ]
 
     app = create_http_app(
