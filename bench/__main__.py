@@ -15,14 +15,14 @@ import sys
 import time
 from types import FrameType
 
-from bench import event_latency, relay_throughput, reservations
+from bench import event_latency, gateway, relay_throughput, reservations
 from bench.events import install_schema
 from bench.infra import BenchRun
 from bench.load import describe, pick_client
 from bench.report import Row, table
 from marque_kit.db import Database
 
-FIGURES = ("relay", "latency", "http")
+FIGURES = ("relay", "latency", "http", "gateway")
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -75,6 +75,8 @@ def _run(run: BenchRun, args: argparse.Namespace) -> list[Row]:
     if "http" in only:
         client = pick_client(args.client)
         rows += reservations.measure(run, client, seconds=args.seconds)
+    if "gateway" in only:
+        rows += gateway.measure(run, pick_client(args.client), seconds=args.seconds)
     return rows
 
 

@@ -67,7 +67,7 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     statuses: Counter[int] = Counter()
     latencies: list[float] = []
     errors = 0
-    headers = {"X-Marque-Principal": spec.get("token", "")}
+    headers = {spec.get("auth_header", "X-Marque-Principal"): spec.get("token", "")}
     deadline = time.monotonic() + seconds
 
     async def worker(worker_id: int) -> None:

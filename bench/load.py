@@ -38,7 +38,7 @@ function init(args)
   n = 0
   statuses = {}
   math.randomseed(tid * 7919 + os.time())
-  if token ~= "" then wrk.headers["X-Marque-Principal"] = token end
+  if token ~= "" then wrk.headers["$auth_header"] = token end
   wrk.headers["Content-Type"] = "application/json"
 end
 
@@ -87,6 +87,9 @@ class LoadSpec:
     vins: tuple[str, ...] = ()
     token: str = ""
     tag: str = "bench"
+    # The header that carries `token`: the internal principal for a service, the access token
+    # (`Authorization: Bearer ...`) for the gateway.
+    auth_header: str = "X-Marque-Principal"
 
 
 @dataclass(frozen=True)
@@ -157,6 +160,7 @@ def _wrk(run: BenchRun, name: str, spec: LoadSpec) -> LoadResult:
             tag=spec.tag,
             mode=spec.mode,
             path=spec.path,
+            auth_header=spec.auth_header,
         )
     )
     argv = [
@@ -193,6 +197,7 @@ def _python(run: BenchRun, name: str, spec: LoadSpec) -> LoadResult:
                     "path": spec.path,
                     "vins": list(spec.vins),
                     "token": spec.token,
+                    "auth_header": spec.auth_header,
                     "tag": f"{spec.tag}-p{k}",
                 }
             )

@@ -78,13 +78,13 @@ def measure(
     url = asyncio.run(run.create_database("inventory"))
     # Alembic's env runs its own event loop, so the migration runs outside ours.
     upgrade(SERVICE_DIR, url)
-    vins = asyncio.run(_stock(url, vehicles))
+    vins = asyncio.run(stock_vehicles(url, vehicles))
     secret = secrets.token_hex(32)
     token = sign_principal(
         Principal(subject="bench", roles=("hq_admin",), stores=("*",)), secret, ttl_seconds=3600
     )
     hot_vins = tuple(random.Random(7).sample(vins, hot))
-    base_url = _start_inventory(run, url, secret)
+    base_url = start_inventory(run, url, secret)
     spec = LoadSpec(
         base_url=base_url,
         mode="reserve",
@@ -107,7 +107,7 @@ def measure(
     line("client", baseline.client)
     line("requests/s", rate(baseline.per_second))
     line("latency p50 / p99", f"{baseline.p50 * 1000:.1f} / {baseline.p99 * 1000:.1f} ms")
-    line("statuses", _statuses(baseline))
+    line("statuses", statuses_text(baseline))
     line("reservation / baseline", ratio(reservations.per_second, baseline.per_second))
     return [
         Row(
@@ -133,7 +133,7 @@ def _print_reservations(result: LoadResult, integrity: Integrity) -> None:
     line("client", result.client)
     line("attempts/s", rate(result.per_second))
     line("attempts", f"{result.requests:,} in {result.seconds:.1f} s")
-    line("statuses", _statuses(result))
+    line("statuses", statuses_text(result))
     line("transport errors", str(result.errors))
     line("latency p50 / p99", f"{result.p50 * 1000:.1f} / {result.p99 * 1000:.1f} ms")
     line("vehicles reserved (database)", str(integrity.reserved_vehicles))
@@ -143,11 +143,11 @@ def _print_reservations(result: LoadResult, integrity: Integrity) -> None:
     print(f"  double reservations: {integrity.double_reservations}", flush=True)
 
 
-def _statuses(result: LoadResult) -> str:
+def statuses_text(result: LoadResult) -> str:
     return ", ".join(f"{code}: {count:,}" for code, count in sorted(result.statuses.items()))
 
 
-async def _stock(url: str, vehicles: int) -> list[str]:
+async def stock_vehicles(url: str, vehicles: int) -> list[str]:
     """The demo catalog and `vehicles` in-stock cars spread over the stores; returns their VINs."""
     db = Database(url)
     today = datetime.now(UTC).date()
@@ -218,12 +218,12 @@ def _catalog() -> list[tuple[type, list[dict[str, Any]]]]:
     ]
 
 
-def _marque_command() -> list[str]:
+def marque_command() -> list[str]:
     script = Path(sys.executable).parent / "marque"
     return [str(script)] if script.exists() else [sys.executable, "-m", "marque_kit.cli"]
 
 
-def _start_inventory(run: BenchRun, url: str, secret: str) -> str:
+def start_inventory(run: BenchRun, url: str, secret: str) -> str:
     http_port, grpc_port = free_port(), free_port()
     env = {
         "MARQUE_ENV": "test",
@@ -235,7 +235,7 @@ def _start_inventory(run: BenchRun, url: str, secret: str) -> str:
         "MARQUE_INVENTORY_GRPC_PORT": str(grpc_port),
     }
     run.track(exchanges=(f"{run.namespace}marque.inventory",))
-    proc = run.spawn("inventory", [*_marque_command(), "serve", "inventory"], env)
+    proc = run.spawn("inventory", [*marque_command(), "serve", "inventory"], env)
     base_url = f"http://127.0.0.1:{http_port}"
     if not wait_http_ok(f"{base_url}/readyz", proc):
         raise RuntimeError(f"inventory did not become ready:\n{run.log_tail('inventory')}")

@@ -87,6 +87,18 @@ async def _seed(settings: GatewaySettings) -> str:
     return await seed(settings)
 
 
+def _welcome(settings: GatewaySettings) -> str:
+    base = f"http://{settings.http_host}:{settings.http_port}"
+    return (
+        f"\nEverything goes through the gateway: {base}   API docs: {base}/docs\n"
+        "Sign in as a demo user (README lists one per role; password marque-demo-2026):\n"
+        f"  export TOKEN=$(curl -s {base}/auth/token -d grant_type=password -d username=hq.admin"
+        " -d password=marque-demo-2026 | python3 -c 'import json,sys; "
+        'print(json.load(sys.stdin)["access_token"])\')\n'
+        f'  curl -s {base}/api/v1/group/me -H "Authorization: Bearer $TOKEN"\n'
+    )
+
+
 spec = ServiceSpec(
     name="gateway",
     settings=_settings,
@@ -94,4 +106,5 @@ spec = ServiceSpec(
     service_dir=Path(__file__).resolve().parents[2],
     seed=_seed,
     order=90,  # after the services it routes to
+    welcome=_welcome,
 )

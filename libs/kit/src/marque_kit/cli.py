@@ -178,15 +178,12 @@ def cmd_up(args: argparse.Namespace) -> None:
         for spec in specs:
             if spec.seed is not None and not args.no_seed:
                 print(f"{spec.name}: {asyncio.run(spec.seed(spec.settings()))}")
-        token = sign_principal(
-            Principal(subject="dev-hq", name="Dev HQ admin", roles=("hq_admin",), stores=("*",)),
-            specs[0].settings().internal_secret,
-            ttl_seconds=12 * 3600,
-        )
         print("\nMarque is up:")
         print("\n".join(urls))
         print(f"  logs        {RUN_DIR}/<service>.log   stop with Ctrl-C or `make down`")
-        print(f'\nexport MARQUE_TOKEN="{token}"   # HQ admin, 12 h\n', flush=True)
+        for spec in specs:
+            if spec.welcome is not None:
+                print(spec.welcome(spec.settings()), flush=True)
         if args.detach:
             return
         _wait_forever(procs)

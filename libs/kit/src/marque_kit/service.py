@@ -25,6 +25,8 @@ class ServiceSpec:
     service_dir: Path
     seed: Callable[[Any], Coroutine[Any, Any, str]] | None = None
     order: int = 100  # start order for `marque up` (lower first)
+    # What `marque up` prints once everything is up (e.g. the gateway's sign-in instructions).
+    welcome: Callable[[Any], str] | None = None
 
 
 def discover() -> dict[str, ServiceSpec]:
