@@ -8,6 +8,7 @@ the hardening, probes and wiring that docs/deploy.md promises.
 from __future__ import annotations
 
 import importlib
+import ipaddress
 import json
 import os
 import re
@@ -17,6 +18,7 @@ from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -33,8 +35,13 @@ DOCKERIGNORE = REPO_ROOT / ".dockerignore"
 OVERLAYS = ("dev", "production")
 HTTP_PORT, GRPC_PORT = 8000, 50051
 SECRET_NAME = "marque-secrets"
-SENSITIVE = re.compile(r"SECRET|PASSWORD|_KEY$|DATABASE_URL|AMQP_URL")
+SENSITIVE = re.compile(r"SECRET|PASSWORD|_KEY$|DATABASE_URL|AMQP_URL|REDIS_URL")
 PHASE_LABEL = "marque.io/phase"
+# The gateway is the front door: HTTP only (it is a gRPC client, never a server), its sources
+# outside services/, and published on 8080 (DESIGN.md §10).
+GATEWAY = "gateway"
+HTTP_ONLY = {GATEWAY}
+SOURCE_DIRS = {GATEWAY: "gateway"}
 
 Doc = dict[str, Any]
 
@@ -61,6 +68,22 @@ def base_services() -> list[str]:
     for path in sorted((K8S / "base").glob("*.yaml")):
         names += [d["metadata"]["name"] for d in load_docs(path) if d.get("kind") == "Deployment"]
     return names
+
+
+def source_dir(service: str) -> str:
+    """Where the service's package lives in the repository (the image's SERVICE_DIR)."""
+    return SOURCE_DIRS.get(service, f"services/{service}")
+
+
+def config_map(docs: tuple[Doc, ...] | list[Doc], name: str) -> Doc:
+    """A generated ConfigMap by its base name (kustomize appends a content hash)."""
+    matches = [
+        d
+        for d in of_kind(docs, "ConfigMap")
+        if re.fullmatch(rf"{re.escape(name)}(-[a-z0-9]{{10}})?", d["metadata"]["name"])
+    ]
+    assert len(matches) == 1, f"expected one ConfigMap {name}, found {len(matches)}"
+    return matches[0]
 
 
 def kustomize_command() -> list[str] | None:
@@ -247,13 +270,20 @@ def test_service_deployment_is_hardened_probed_and_wired(
     (container,) = spec["containers"]
     assert container["args"] == ["serve", service]
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
-    assert ports == {"http": HTTP_PORT, "grpc": GRPC_PORT}
+    serves_grpc = service not in HTTP_ONLY
+    assert ports == ({"http": HTTP_PORT, "grpc": GRPC_PORT} if serves_grpc else {"http": HTTP_PORT})
     env = {v["name"]: v.get("value") for v in container["env"]}
     prefix = f"MARQUE_{service.upper()}_"
     assert env[f"{prefix}HTTP_HOST"] == "0.0.0.0"
     assert env[f"{prefix}HTTP_PORT"] == str(HTTP_PORT)
-    assert env[f"{prefix}GRPC_PORT"] == str(GRPC_PORT)
-    assert container["startupProbe"]["grpc"]["port"] == GRPC_PORT
+    if serves_grpc:
+        assert env[f"{prefix}GRPC_PORT"] == str(GRPC_PORT)
+        assert container["startupProbe"]["grpc"]["port"] == GRPC_PORT
+    else:
+        # No gRPC health service to ask: the startup probe waits for HTTP instead.
+        assert f"{prefix}GRPC_PORT" not in env
+        assert container["startupProbe"]["httpGet"]["path"] == "/healthz"
+        assert ports.get(container["startupProbe"]["httpGet"]["port"], 0) == HTTP_PORT
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     for probe in ("livenessProbe", "readinessProbe"):
@@ -266,10 +296,12 @@ def test_service_deployment_is_hardened_probed_and_wired(
     assert selects(deployment["spec"]["selector"], pod_labels)
     svc = named(docs, "Service", service)
     assert selects({"matchLabels": svc["spec"]["selector"]}, pod_labels)
-    assert {(p["name"], p["port"], p["targetPort"]) for p in svc["spec"]["ports"]} == {
-        ("http", HTTP_PORT, "http"),
-        ("grpc", GRPC_PORT, "grpc"),
-    }
+    assert svc["spec"]["type"] == "ClusterIP"
+    assert {(p["name"], p["port"], p["targetPort"]) for p in svc["spec"]["ports"]} == (
+        {("http", HTTP_PORT, "http"), ("grpc", GRPC_PORT, "grpc")}
+        if serves_grpc
+        else {("http", HTTP_PORT, "http")}
+    )
 
 
 @pytest.mark.parametrize("service", base_services())
@@ -307,6 +339,71 @@ def test_migrate_phase_carries_everything_the_jobs_need(
     assert not of_kind(phase, "Deployment"), "services start only after their migration"
 
 
+# Stand-ins for what the secret holds, shaped as the settings expect (32+ characters for keys).
+SECRET_STAND_INS = {
+    "DATABASE_URL": "postgresql+asyncpg://svc:pw@db.example:5432/marque_{service}",
+    "AMQP_URL": "amqp://svc:pw@mq.example:5672/",
+    "REDIS_URL": "redis://:pw@redis.example:6379/0",
+}
+
+
+def rendered_environment(docs: tuple[Doc, ...], workload: Doc, service: str) -> dict[str, str]:
+    """The environment the container starts with, secrets replaced by stand-ins."""
+    (container,) = pod_spec(workload)["containers"]
+    env: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        env |= named(docs, "ConfigMap", source["configMapRef"]["name"])["data"]
+    for var in container.get("env", []):
+        if "value" in var:
+            env[var["name"]] = var["value"]
+            continue
+        key = var["valueFrom"]["secretKeyRef"]["key"]
+        stand_in = next((v for k, v in SECRET_STAND_INS.items() if key.endswith(k)), "s" * 40)
+        env[var["name"]] = stand_in.format(service=service)
+    return env
+
+
+def service_ports(docs: tuple[Doc, ...], name: str) -> set[int]:
+    return {p["port"] for p in named(docs, "Service", name)["spec"]["ports"]}
+
+
+@pytest.mark.parametrize("service", base_services())
+def test_settings_load_from_the_rendered_environment(
+    overlay: tuple[str, tuple[Doc, ...]], service: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pod's settings validate (production refuses dev secrets); the gateway finds every
+    service it routes to by its Service name and port."""
+    name, docs = overlay
+
+    def load(workload: Doc) -> ServiceSettings:
+        for key in [k for k in os.environ if k.startswith("MARQUE_")]:
+            monkeypatch.delenv(key)
+        for key, value in rendered_environment(docs, workload, service).items():
+            monkeypatch.setenv(key, value)
+        return settings_class(service)()
+
+    load(named(docs, "Job", f"{service}-migrate"))
+    settings = load(named(docs, "Deployment", service))
+    assert settings.env == ("development" if name == "dev" else "production")
+    if service != GATEWAY:
+        return
+    upstreams, grpc_upstreams = settings.upstreams, settings.grpc_upstreams  # type: ignore[attr-defined]
+    routed = set(base_services()) - {GATEWAY}
+    assert set(upstreams) == routed, "the gateway must route to every deployed service"
+    assert set(grpc_upstreams) == routed
+    for upstream in routed:
+        url = urlsplit(upstreams[upstream])
+        assert (url.scheme, url.hostname) == ("http", upstream)
+        assert url.port in service_ports(docs, upstream)
+        host, _, port = grpc_upstreams[upstream].rpartition(":")
+        assert host == upstream and int(port) == GRPC_PORT in service_ports(docs, upstream)
+    if name == "production":
+        assert settings.trusted_proxies, "behind the Ingress, trust its forwarded client address"  # type: ignore[attr-defined]
+        for network in settings.trusted_proxies:  # type: ignore[attr-defined]
+            ipaddress.ip_network(network)
+        assert all(o.startswith("https://") for o in settings.cors_origins)  # type: ignore[attr-defined]
+
+
 # ---- what differs between the overlays ---------------------------------------------------------
 
 
@@ -317,25 +414,25 @@ def test_dev_overlay_runs_one_dev_replica_without_network_policies() -> None:
         deployment = named(docs, "Deployment", service)
         assert deployment["spec"]["replicas"] == 1
         assert pod_spec(deployment)["containers"][0]["image"] == f"marque/{service}:dev"
-    (config,) = of_kind(docs, "ConfigMap")
-    assert config["data"]["MARQUE_ENV"] == "development"
+    assert config_map(docs, "marque-config")["data"]["MARQUE_ENV"] == "development"
 
 
-def test_production_overlay_scales_spreads_and_protects_inventory() -> None:
+@pytest.mark.parametrize("service", base_services())
+def test_production_overlay_scales_spreads_and_protects_every_service(service: str) -> None:
     docs = render(K8S / "overlays" / "production")
-    deployment = named(docs, "Deployment", "inventory")
+    deployment = named(docs, "Deployment", service)
     labels = deployment["spec"]["template"]["metadata"]["labels"]
     # The autoscaler owns the count; a replicas field would reset it on every apply.
     assert "replicas" not in deployment["spec"]
-    hpa = named(docs, "HorizontalPodAutoscaler", "inventory")
+    hpa = named(docs, "HorizontalPodAutoscaler", service)
     assert hpa["spec"]["scaleTargetRef"] == {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "name": "inventory",
+        "name": service,
     }
     assert hpa["spec"]["minReplicas"] >= 3
     assert hpa["spec"]["metrics"][0]["resource"]["name"] == "cpu"
-    pdb = named(docs, "PodDisruptionBudget", "inventory")
+    pdb = named(docs, "PodDisruptionBudget", service)
     assert selects(pdb["spec"]["selector"], labels)
     spread = pod_spec(deployment)["topologySpreadConstraints"]
     assert {c["topologyKey"] for c in spread} == {
@@ -343,8 +440,7 @@ def test_production_overlay_scales_spreads_and_protects_inventory() -> None:
         "kubernetes.io/hostname",
     }
     assert all(selects(c["labelSelector"], labels) for c in spread)
-    (config,) = of_kind(docs, "ConfigMap")
-    assert config["data"]["MARQUE_ENV"] == "production"
+    assert config_map(docs, "marque-config")["data"]["MARQUE_ENV"] == "production"
     (namespace,) = of_kind(docs, "Namespace")
     assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
 
@@ -370,6 +466,9 @@ def ingress_ports_from(policies: list[Doc], caller: dict[str, str]) -> set[int]:
     ports: set[int] = set()
     for policy in policies:
         for rule in policy["spec"].get("ingress", []):
+            if "from" not in rule:  # no peers listed: anyone, in the cluster or outside it
+                ports |= {p["port"] for p in rule["ports"]}
+                continue
             # Peers with a namespaceSelector or ipBlock are not pods of this namespace.
             peers = [p["podSelector"] for p in rule["from"] if set(p) == {"podSelector"}]
             if any(selects(peer, caller) for peer in peers):
@@ -400,6 +499,87 @@ def test_production_network_policies_admit_only_real_callers() -> None:
             for port in rule.get("ports", [])
         }
         assert {53, 5432, 5672} <= egress_ports, workload["metadata"]["name"]
+
+
+def egress_allows(
+    policies: list[Doc], port: int, *, pod: dict[str, str] | None = None, ip: str | None = None
+) -> bool:
+    """Whether an egress rule admits `port` to a pod of this namespace with labels `pod`, or to
+    the address `ip` outside the cluster."""
+    for policy in policies:
+        for rule in policy["spec"].get("egress", []):
+            if port not in {p["port"] for p in rule.get("ports", [])}:
+                continue
+            if "to" not in rule:
+                return True
+            for peer in rule["to"]:
+                is_pod = pod is not None and set(peer) == {"podSelector"}
+                if is_pod and selects(peer["podSelector"], pod or {}):
+                    return True
+                if ip is not None and "ipBlock" in peer:
+                    block, address = peer["ipBlock"], ipaddress.ip_address(ip)
+                    network = ipaddress.ip_network(block["cidr"])
+                    if address.version != network.version or address not in network:
+                        continue
+                    if not any(address in ipaddress.ip_network(e) for e in block.get("except", [])):
+                        return True
+    return False
+
+
+def test_production_gateway_is_the_open_door_and_reaches_only_what_it_needs() -> None:
+    docs = render(K8S / "overlays" / "production")
+    gateway = named(docs, "Deployment", GATEWAY)["spec"]["template"]["metadata"]["labels"]
+    inventory = named(docs, "Deployment", "inventory")["spec"]["template"]["metadata"]["labels"]
+
+    # Ingress: anyone (the ingress controller, other namespaces, Prometheus), on 8000 only.
+    ingress = policies_for(docs, gateway, "Ingress")
+    assert ingress_ports_from(ingress, {}) == {HTTP_PORT}
+    assert ingress_ports_from(ingress, {"app": "inventory"}) == {HTTP_PORT}
+    # ...and inventory admits the gateway on both of its ports.
+    inv_ingress = policies_for(docs, inventory, "Ingress")
+    assert ingress_ports_from(inv_ingress, gateway) == {HTTP_PORT, GRPC_PORT}
+
+    egress = policies_for(docs, gateway, "Egress")
+    assert egress_allows(egress, HTTP_PORT, pod=inventory)
+    assert egress_allows(egress, GRPC_PORT, pod=inventory)
+    for port in (53, 5432, 5672, 6379):
+        assert egress_allows(egress, port, ip="198.51.100.7"), port
+    # Partner webhooks go out on 443 to the internet, never to the cluster or cloud metadata.
+    assert egress_allows(egress, 443, ip="93.184.216.34")
+    assert egress_allows(egress, 443, ip="2606:2800:220:1::1")
+    for internal in ("10.0.0.1", "172.20.0.5", "192.168.1.1", "169.254.169.254", "127.0.0.1"):
+        assert not egress_allows(egress, 443, ip=internal), internal
+    assert not egress_allows(egress, 443, pod=inventory)
+    assert not egress_allows(egress, 80, ip="93.184.216.34")
+
+    # The services themselves get no internet and no Redis.
+    for service in set(base_services()) - {GATEWAY}:
+        labels = named(docs, "Deployment", service)["spec"]["template"]["metadata"]["labels"]
+        assert policies_for(docs, labels, "Ingress"), f"{service} needs an ingress policy"
+        service_egress = policies_for(docs, labels, "Egress")
+        assert not egress_allows(service_egress, 443, ip="93.184.216.34"), service
+        assert not egress_allows(service_egress, 6379, ip="198.51.100.7"), service
+        assert not egress_allows(service_egress, HTTP_PORT, pod=gateway), service
+
+
+def test_production_ingress_exposes_only_the_gateway_over_tls() -> None:
+    docs = render(K8S / "overlays" / "production")
+    (ingress,) = of_kind(docs, "Ingress")
+    assert ingress["apiVersion"] == "networking.k8s.io/v1"
+    hosts = {rule["host"] for rule in ingress["spec"]["rules"]}
+    assert hosts
+    tls_hosts = {h for entry in ingress["spec"]["tls"] for h in entry["hosts"]}
+    assert hosts <= tls_hosts, "every host is served over TLS"
+    assert all(entry.get("secretName") for entry in ingress["spec"]["tls"])
+    gateway_ports = {p["name"] for p in named(docs, "Service", GATEWAY)["spec"]["ports"]}
+    for rule in ingress["spec"]["rules"]:
+        for path in rule["http"]["paths"]:
+            backend = path["backend"]["service"]
+            assert backend["name"] == GATEWAY
+            assert backend["port"]["name"] in gateway_ports
+    # Everything else stays inside the cluster.
+    assert all(s["spec"].get("type", "ClusterIP") == "ClusterIP" for s in of_kind(docs, "Service"))
+    assert not of_kind(render(K8S / "overlays" / "dev"), "Ingress")
 
 
 def test_service_monitor_component_scrapes_every_service(tmp_path: Path) -> None:
@@ -460,16 +640,25 @@ def test_compose_migrates_before_serving(compose: Doc, service: str) -> None:
     assert server["command"] == ["serve", service]
     assert migrate["image"] == server["image"]
     assert server["image"].startswith(f"marque/{service}:")
-    assert server["depends_on"] == {
+    needs = {
         f"{service}-migrate": {"condition": "service_completed_successfully"},
         "postgres": {"condition": "service_healthy"},
         "rabbitmq": {"condition": "service_healthy"},
     }
+    if service == GATEWAY:
+        # Redis for shared rate limits; the services it routes to, so that it starts ready.
+        needs["redis"] = {"condition": "service_healthy"}
+        for upstream in sorted(set(base_services()) - {GATEWAY}):
+            needs[upstream] = {"condition": "service_healthy"}
+    assert server["depends_on"] == needs
     assert "/readyz" in " ".join(server["healthcheck"]["test"])
     for container in (migrate, server):
         assert container["read_only"] is True
         assert container["cap_drop"] == ["ALL"]
         assert container["build"]["args"]["SERVICE"] == service
+        assert container["build"]["args"].get("SERVICE_DIR", f"services/{service}") == (
+            source_dir(service)
+        )
         assert (
             REPO_ROOT / container["build"]["context"] / container["build"]["dockerfile"]
         ).exists()
@@ -479,6 +668,9 @@ def test_compose_ports_follow_design(compose: Doc) -> None:
     local = {"crm": 1, "inventory": 2, "sales": 3, "aftersales": 4, "finance": 5, "reporting": 6}
     for service in base_services():
         ports = compose["services"][service]["ports"]
+        if service == GATEWAY:
+            assert ports == [f"8080:{HTTP_PORT}"]
+            continue
         n = local[service]
         assert sorted(ports) == sorted([f"810{n}:{HTTP_PORT}", f"910{n}:{GRPC_PORT}"])
 
@@ -495,9 +687,31 @@ def test_compose_environment_configures_the_service_settings(
         monkeypatch.setenv(key, default.sub(r"\1", str(value)))
     settings = settings_class(service)()
     assert settings.http_host == "0.0.0.0"
-    assert (settings.http_port, settings.grpc_port) == (HTTP_PORT, GRPC_PORT)
+    grpc_port = 0 if service in HTTP_ONLY else GRPC_PORT
+    assert (settings.http_port, settings.grpc_port) == (HTTP_PORT, grpc_port)
     assert settings.database_url.endswith(f"@postgres:5432/marque_{service}")
     assert "@rabbitmq:5672/" in settings.amqp_url
+
+
+def test_compose_gateway_routes_to_every_service_and_shares_redis(compose: Doc) -> None:
+    services = compose["services"]
+    env = services[GATEWAY]["environment"]
+    assert urlsplit(env["MARQUE_REDIS_URL"]).hostname == "redis"
+    upstreams = json.loads(env["MARQUE_GATEWAY_UPSTREAMS"])
+    grpc_upstreams = json.loads(env["MARQUE_GATEWAY_GRPC_UPSTREAMS"])
+    routed = set(base_services()) - {GATEWAY}
+    assert set(upstreams) == set(grpc_upstreams) == routed
+    for upstream in routed:
+        # Container ports, by compose service name: not the host ports of DESIGN.md §10.
+        assert upstreams[upstream] == f"http://{upstream}:{HTTP_PORT}"
+        assert grpc_upstreams[upstream] == f"{upstream}:{GRPC_PORT}"
+        assert upstream in services
+    # Demo users: `docker compose run --rm gateway seed gateway` (docs/deploy.md); the image's
+    # entrypoint is `marque`, so the command is all that changes.
+    assert (
+        "docker compose run --rm gateway seed gateway"
+        in (REPO_ROOT / "docs" / "deploy.md").read_text()
+    )
 
 
 # ---- the image recipe --------------------------------------------------------------------------
@@ -553,12 +767,13 @@ def test_image_copies_only_what_exists_and_dockerignore_keeps() -> None:
     assert sources
     for service in base_services():
         for source in sources:
-            path = source.replace("${SERVICE_DIR}", f"services/{service}")
+            path = source.replace("${SERVICE_DIR}", source_dir(service))
             assert (REPO_ROOT / path).exists(), f"COPY {path}: missing"
             assert not dockerignored(path), f"COPY {path}: excluded by .dockerignore"
         for needed in ("pyproject.toml", "alembic.ini", "migrations/env.py"):
-            assert not dockerignored(f"services/{service}/{needed}")
-        assert dockerignored(f"services/{service}/tests/conftest.py")
+            assert (REPO_ROOT / source_dir(service) / needed).exists()
+            assert not dockerignored(f"{source_dir(service)}/{needed}")
+        assert dockerignored(f"{source_dir(service)}/tests/conftest.py")
     for needed in ("libs/kit/pyproject.toml", "libs/kit/src/marque_kit/cli.py"):
         assert not dockerignored(needed)
     for junk in (".venv/bin/python", ".git/HEAD", "web/node_modules/x.js", "docs/deploy.md"):
@@ -569,7 +784,7 @@ def test_entry_points_the_image_relies_on_are_declared() -> None:
     kit = (REPO_ROOT / "libs" / "kit" / "pyproject.toml").read_text()
     assert 'marque = "marque_kit.cli:main"' in kit
     for service in base_services():
-        pyproject = (REPO_ROOT / "services" / service / "pyproject.toml").read_text()
+        pyproject = (REPO_ROOT / source_dir(service) / "pyproject.toml").read_text()
         assert f'{service} = "marque_{service}.' in pyproject
 
 
