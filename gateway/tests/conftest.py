@@ -162,6 +162,53 @@ def as_user(
     return make
 
 
+STAFF_PASSWORD = "Correct-horse-2026"
+
+
+@pytest.fixture
+def staff_user(gateway_app: FastAPI) -> Callable[..., Awaitable[Any]]:
+    """`user = await staff_user(roles=("technician",), stores=("SH01",))` -> a `User` created
+    through `identity.accounts.create_user`, with the real argon2 password `STAFF_PASSWORD`
+    (or `password=`) and no forced change."""
+    from marque_gateway.identity.accounts import create_user
+
+    async def make(
+        roles: tuple[str, ...] = ("technician",),
+        stores: tuple[str, ...] = ("SH01",),
+        password: str = STAFF_PASSWORD,
+        username: str | None = None,
+        must_change_password: bool = False,
+    ) -> Any:
+        return await create_user(
+            gateway_app.state.gateway,
+            username=username or f"t.{roles[0]}.{uuid.uuid4().hex[:8]}",
+            password=password,
+            roles=roles,
+            stores=stores,
+            must_change_password=must_change_password,
+        )
+
+    return make
+
+
+@pytest.fixture
+def login(client: httpx.AsyncClient) -> Callable[..., Awaitable[dict[str, Any]]]:
+    """`tokens = await login(username, password)` -> the 200 answer of POST /auth/token (password
+    grant), plus `tokens["headers"]`: the Authorization header of its access token."""
+
+    async def sign_in(username: str, password: str = STAFF_PASSWORD) -> dict[str, Any]:
+        response = await client.post(
+            "/auth/token",
+            data={"grant_type": "password", "username": username, "password": password},
+        )
+        assert response.status_code == 200, response.text
+        tokens: dict[str, Any] = response.json()
+        tokens["headers"] = {"Authorization": f"Bearer {tokens['access_token']}"}
+        return tokens
+
+    return sign_in
+
+
 # --- partners: API keys --------------------------------------------------------------------------
 
 
@@ -192,4 +239,164 @@ def partner_key(gateway_app: FastAPI) -> Callable[..., Awaitable[tuple[str, dict
     return make
 
 
+# --- routing: extra local upstreams ------------------------------------------------------------
+
+
+@pytest.fixture
+async def serve_app() -> AsyncIterator[Callable[[Any], Awaitable[RunningServer]]]:
+    """`server = await serve_app(asgi_app)`: the app on a free local port until the test ends."""
+    started: list[RunningServer] = []
+
+    async def serve(app: Any) -> RunningServer:
+        server = RunningServer(app, free_port())
+        await server.start()
+        started.append(server)
+        return server
+
+    yield serve
+    for server in started:
+        await server.stop()
+
+
 # --- webhooks: a recording partner server --------------------------------------------------------
+
+
+class Received:
+    """One request the recording partner server got."""
+
+    def __init__(self, path: str, headers: dict[str, str], body: bytes, answered: int) -> None:
+        self.path = path
+        self.headers = headers  # lower-case names
+        self.body = body
+        self.answered = answered
+
+    def json(self) -> Any:
+        import orjson
+
+        return orjson.loads(self.body)
+
+
+class WebhookReceiver:
+    """A partner's webhook endpoint on a real local port. Every POST to `/<name>` is recorded;
+    `plan(name, [500, 200])` makes the next requests to it answer those statuses (then 200)."""
+
+    def __init__(self) -> None:
+        from starlette.applications import Starlette
+        from starlette.requests import Request
+        from starlette.responses import Response
+        from starlette.routing import Route
+
+        self.received: list[Received] = []
+        self.plans: dict[str, list[int]] = {}
+        self._arrived = asyncio.Condition()
+        self.server: RunningServer | None = None
+
+        async def hook(request: Request) -> Response:
+            path = request.url.path.strip("/")
+            body = await request.body()
+            plan = self.plans.get(path) or []
+            status = plan.pop(0) if plan else 200
+            headers = {k.lower(): v for k, v in request.headers.items()}
+            async with self._arrived:
+                self.received.append(Received(path, headers, body, status))
+                self._arrived.notify_all()
+            return Response(status_code=status)
+
+        self.app = Starlette(routes=[Route("/{name:path}", hook, methods=["POST"])])
+
+    def url(self, name: str) -> str:
+        assert self.server is not None
+        return f"{self.server.url}/{name}"
+
+    def plan(self, name: str, statuses: list[int]) -> None:
+        self.plans[name] = list(statuses)
+
+    def at(self, name: str) -> list[Received]:
+        return [r for r in self.received if r.path == name]
+
+    async def wait_for(self, name: str, count: int, within: float = 30.0) -> list[Received]:
+        """The first `count` requests to `/<name>`; fails after `within` seconds."""
+
+        async def enough() -> None:
+            async with self._arrived:
+                await self._arrived.wait_for(lambda: len(self.at(name)) >= count)
+
+        try:
+            await asyncio.wait_for(enough(), within)
+        except TimeoutError:
+            got = [(r.answered, r.headers.get("webhook-id")) for r in self.at(name)]
+            raise AssertionError(f"/{name} got {len(got)} of {count} requests: {got}") from None
+        return self.at(name)[:count]
+
+
+@pytest.fixture(scope="session")
+async def webhook_receiver() -> AsyncIterator[WebhookReceiver]:
+    receiver = WebhookReceiver()
+    receiver.server = RunningServer(receiver.app, free_port())
+    await receiver.server.start()
+    yield receiver
+    await receiver.server.stop()
+
+
+class EventBus:
+    """Publishes raw messages to a producer's exchange of this run, as a producer's relay does."""
+
+    def __init__(self, broker: Any) -> None:
+        self.broker = broker
+
+    async def wait_for_intake(self, producer: str, within: float = 30.0) -> None:
+        """Until the gateway's intake consumes `gateway.from.<producer>` (bound, so nothing
+        published from now on is lost)."""
+        from contextlib import suppress
+
+        import aio_pika
+
+        queue = self.broker.queue_name("gateway", producer)
+        deadline = asyncio.get_running_loop().time() + within
+        while True:
+            channel = await self.broker.channel(publisher_confirms=False)
+            try:
+                declared = await channel.declare_queue(queue, passive=True)
+                if (declared.declaration_result.consumer_count or 0) > 0:
+                    return
+            except aio_pika.exceptions.ChannelNotFoundEntity:
+                pass
+            finally:
+                with suppress(Exception):
+                    await channel.close()
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"nobody consumes {queue}")
+            await asyncio.sleep(0.1)
+
+    async def publish(self, producer: str, routing_key: str, body: bytes) -> None:
+        import aio_pika
+
+        channel = await self.broker.channel(publisher_confirms=True)
+        try:
+            exchange = await self.broker.declare_exchange(producer, channel)
+            await exchange.publish(
+                aio_pika.Message(
+                    body,
+                    content_type="application/cloudevents+json",
+                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                ),
+                routing_key=routing_key,
+            )
+        finally:
+            await channel.close()
+
+
+@pytest.fixture(scope="session")
+async def event_bus(
+    gateway_app: FastAPI, gateway_settings: GatewaySettings
+) -> AsyncIterator[EventBus]:
+    """`await event_bus.publish("inventory", routing_key, body)` once the intake listens."""
+    from marque_kit.broker import Broker
+
+    broker = Broker.from_settings(gateway_settings)
+    await broker.connect()
+    bus = EventBus(broker)
+    for producer in gateway_settings.webhook_sources:
+        await bus.wait_for_intake(producer)
+    yield bus
+    await broker.close()

@@ -1,11 +1,14 @@
-"""End-to-end fixtures: the inventory service as a real process, a broker tap, callers.
+"""End-to-end fixtures: the whole suite as real processes (inventory, then the gateway in front of
+it), a broker tap, and callers who sign in through the gateway.
 
-The database is this run's own (`make_database`), migrated and seeded with the demo group before
-the process starts; the broker names carry this run's namespace. The process is stopped at the end.
+Each database is this run's own (`make_database`), migrated and seeded with the demo data before
+its process starts; broker names and Redis keys carry this run's namespace. Journeys talk HTTP to
+the gateway only, as a client would; gRPC calls go to inventory, as another service would.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import subprocess
@@ -14,13 +17,25 @@ from collections.abc import AsyncIterator, Callable, Iterator
 import grpc
 import httpx
 import pytest
-from e2e_support import MARQUE, REPO, Caller, EventTap, ServiceProcess, caller, free_port
+from e2e_support import (
+    MARQUE,
+    REPO,
+    Caller,
+    EventTap,
+    ServiceProcess,
+    WebhookReceiver,
+    caller,
+    free_port,
+    sign_in,
+)
 
 from marque.inventory.v1.inventory_service_pb2_grpc import InventoryServiceStub
 from marque_kit.migrations import upgrade
 from marque_kit.rpc import client_channel
 
 INVENTORY_DIR = REPO / "services" / "inventory"
+GATEWAY_DIR = REPO / "gateway"
+DEMO_PASSWORD = "marque-demo-2026"
 
 
 @pytest.fixture(scope="session")
@@ -71,28 +86,125 @@ def inventory_service(
     service.stop()
 
 
-def seed_demo_group(env: dict[str, str]) -> None:
-    """`marque seed inventory`, as an operator runs it: the catalog plus the demo stock (~1 s)."""
+def seed_demo_group(env: dict[str, str], service: str = "inventory") -> None:
+    """`marque seed <service>`, as an operator runs it (inventory: catalog and demo stock, ~1 s;
+    gateway: one demo user per role and the demo partner key)."""
     done = subprocess.run(
-        [str(MARQUE), "seed", "inventory"], env=env, capture_output=True, text=True, timeout=60
+        [str(MARQUE), "seed", service], env=env, capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
 @pytest.fixture(scope="session")
-def sh01_manager(internal_secret: str) -> Caller:
-    return caller(internal_secret, stores=("SH01",), roles=("store_manager",), sub="sh01-manager")
-
-
-@pytest.fixture(scope="session")
-def bj01_manager(internal_secret: str) -> Caller:
-    return caller(internal_secret, stores=("BJ01",), roles=("store_manager",), sub="bj01-manager")
+def gateway_service(
+    make_database: Callable[[str], str],
+    marque_amqp_url: str,
+    amqp_namespace: str,
+    marque_redis_url: str,
+    marque_run_id: str,
+    internal_secret: str,
+    inventory_service: ServiceProcess,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[ServiceProcess]:
+    url = make_database("e2e_gateway")
+    upgrade(GATEWAY_DIR, url)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("MARQUE_")},
+        "MARQUE_ENV": "test",
+        "MARQUE_GATEWAY_DATABASE_URL": url,
+        "MARQUE_GATEWAY_HTTP_PORT": str(free_port()),
+        "MARQUE_GATEWAY_UPSTREAMS": json.dumps({"inventory": inventory_service.base_url}),
+        "MARQUE_GATEWAY_GRPC_UPSTREAMS": json.dumps({"inventory": inventory_service.grpc_target}),
+        "MARQUE_REDIS_URL": marque_redis_url,
+        "MARQUE_GATEWAY_REDIS_PREFIX": f"marque:{marque_run_id}:e2e:",
+        "MARQUE_GATEWAY_WEBHOOK_POLL_SECONDS": "0.2",
+        "MARQUE_GATEWAY_RELAY_POLL_SECONDS": "0.5",
+        "MARQUE_AMQP_URL": marque_amqp_url,
+        "MARQUE_AMQP_NAMESPACE": amqp_namespace,
+        "MARQUE_INTERNAL_SECRET": internal_secret,
+    }
+    seed_demo_group(env, "gateway")
+    service = ServiceProcess(
+        env=env,
+        http_port=int(env["MARQUE_GATEWAY_HTTP_PORT"]),
+        grpc_port=0,
+        log_path=tmp_path_factory.mktemp("e2e") / "gateway.log",
+        service="gateway",
+    )
+    service.start()
+    yield service
+    service.stop()
 
 
 @pytest.fixture
-async def http(inventory_service: ServiceProcess) -> AsyncIterator[httpx.AsyncClient]:
+async def http(gateway_service: ServiceProcess) -> AsyncIterator[httpx.AsyncClient]:
+    """The gateway at its public URL: every journey's HTTP goes through it."""
+    async with httpx.AsyncClient(base_url=gateway_service.base_url, timeout=15) as client:
+        yield client
+
+
+@pytest.fixture
+async def direct_inventory(inventory_service: ServiceProcess) -> AsyncIterator[httpx.AsyncClient]:
+    """Inventory's own port, for the tests that show it refuses callers who skip the gateway."""
     async with httpx.AsyncClient(base_url=inventory_service.base_url, timeout=15) as client:
         yield client
+
+
+async def signed_in(
+    gateway_service: ServiceProcess, username: str, principal: Caller, password: str = DEMO_PASSWORD
+) -> Caller:
+    async with httpx.AsyncClient(base_url=gateway_service.base_url, timeout=15) as client:
+        bearer = await sign_in(client, username, password)
+    return Caller(principal.token, bearer)
+
+
+@pytest.fixture(scope="session")
+async def hq_admin(gateway_service: ServiceProcess, internal_secret: str) -> Caller:
+    who = caller(internal_secret, stores=("*",), roles=("hq_admin",), sub="hq-admin")
+    return await signed_in(gateway_service, "hq.admin", who)
+
+
+@pytest.fixture(scope="session")
+async def sh01_manager(gateway_service: ServiceProcess, internal_secret: str) -> Caller:
+    who = caller(internal_secret, stores=("SH01",), roles=("store_manager",), sub="sh01-manager")
+    return await signed_in(gateway_service, "sh.manager", who)
+
+
+@pytest.fixture(scope="session")
+async def hz01_manager(gateway_service: ServiceProcess, internal_secret: str) -> Caller:
+    who = caller(internal_secret, stores=("HZ01",), roles=("store_manager",), sub="hz01-manager")
+    return await signed_in(gateway_service, "hz.manager", who)
+
+
+@pytest.fixture(scope="session")
+async def bj01_manager(
+    gateway_service: ServiceProcess, internal_secret: str, hq_admin: Caller
+) -> Caller:
+    """Not a demo user: HQ creates this account through the gateway, then its owner signs in."""
+    password = "Beijing-store-" + secrets.token_hex(4)
+    async with httpx.AsyncClient(base_url=gateway_service.base_url, timeout=15) as client:
+        created = await client.post(
+            "/api/v1/group/users",
+            headers=hq_admin.headers,
+            json={
+                "username": "bj.manager.e2e",
+                "display_name": "Beijing store manager",
+                "password": password,
+                "roles": ["store_manager"],
+                "stores": ["BJ01"],
+            },
+        )
+        assert created.status_code == 201, created.text
+    who = caller(internal_secret, stores=("BJ01",), roles=("store_manager",), sub="bj01-manager")
+    return await signed_in(gateway_service, "bj.manager.e2e", who, password)
+
+
+@pytest.fixture
+async def webhook_receiver() -> AsyncIterator[WebhookReceiver]:
+    receiver = WebhookReceiver(free_port())
+    await receiver.start()
+    yield receiver
+    await receiver.stop()
 
 
 @pytest.fixture

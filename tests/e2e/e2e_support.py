@@ -76,12 +76,16 @@ def new_vin(wmi: str = "LGX") -> str:
 
 @dataclass(frozen=True)
 class Caller:
-    """A signed principal as the gateway would forward it."""
+    """Someone calling Marque: over HTTP through the gateway with the access token they got by
+    signing in (`bearer`), and over gRPC, as a service would, with the internal principal."""
 
     token: str
+    bearer: str = ""
 
     @property
     def headers(self) -> dict[str, str]:
+        if self.bearer:
+            return {"Authorization": f"Bearer {self.bearer}"}
         return {HEADER: self.token}
 
     @property
@@ -101,7 +105,7 @@ def caller(
 
 @dataclass
 class ServiceProcess:
-    """`marque serve inventory` in its own session; restartable on the same ports."""
+    """`marque serve <service>` in its own session; restartable on the same ports."""
 
     env: dict[str, str]
     http_port: int
@@ -109,6 +113,7 @@ class ServiceProcess:
     log_path: Path
     proc: subprocess.Popen[bytes] | None = None
     starts: int = 0
+    service: str = "inventory"
 
     @property
     def base_url(self) -> str:
@@ -125,7 +130,7 @@ class ServiceProcess:
             log.write(f"\n--- start {self.starts} (role {role}) ---\n".encode())
             log.flush()
             self.proc = subprocess.Popen(
-                [str(MARQUE), "serve", "inventory", "--role", role],
+                [str(MARQUE), "serve", self.service, "--role", role],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -136,7 +141,7 @@ class ServiceProcess:
     def _wait_ready(self, timeout: float) -> None:
         assert self.proc is not None
         if not wait_http_ok(f"{self.base_url}/readyz", self.proc, timeout):
-            raise RuntimeError(f"inventory was not ready within {timeout} s:\n{self.log()}")
+            raise RuntimeError(f"{self.service} was not ready within {timeout} s:\n{self.log()}")
 
     def kill(self) -> None:
         """SIGKILL: no shutdown hooks, no draining; whatever was in memory is lost."""
@@ -260,3 +265,78 @@ def fixture_for(envelope_type: str) -> dict[str, Any]:
 
 def envelope_keys(body: dict[str, Any]) -> set[str]:
     return set(body) - OPTIONAL_ENVELOPE_KEYS
+
+
+# --- signing in through the gateway ----------------------------------------------------------
+
+
+async def sign_in(gateway: httpx.AsyncClient, username: str, password: str) -> str:
+    """The access token from the OAuth2 password flow, as the console gets it."""
+    response = await gateway.post(
+        "/auth/token",
+        data={"grant_type": "password", "username": username, "password": password},
+    )
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
+# --- a partner's webhook endpoint --------------------------------------------------------------
+
+
+@dataclass
+class Received:
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def event(self) -> dict[str, Any]:
+        value: dict[str, Any] = orjson.loads(self.body)
+        return value
+
+
+@dataclass
+class WebhookReceiver:
+    """A partner's HTTPS endpoint stand-in: a real local HTTP server that records every POST."""
+
+    port: int
+    received: list[Received] = field(default_factory=list)
+    server: Any = None
+    task: asyncio.Task[None] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hooks/marque"
+
+    async def start(self) -> None:
+        import uvicorn
+        from starlette.applications import Starlette
+        from starlette.requests import Request
+        from starlette.responses import Response
+        from starlette.routing import Route
+
+        async def hook(request: Request) -> Response:
+            self.received.append(Received(dict(request.headers), await request.body()))
+            return Response(status_code=204)
+
+        app = Starlette(routes=[Route("/hooks/marque", hook, methods=["POST"])])
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None)
+        self.server = uvicorn.Server(config)
+        self.task = asyncio.create_task(self.server.serve())
+        while not self.server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
+            await asyncio.sleep(0.02)
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.should_exit = True
+        if self.task is not None:
+            await self.task
+
+    async def wait_for_types(self, *types: str, within: float = 30.0) -> list[Received]:
+        deadline = asyncio.get_running_loop().time() + within
+        while not set(types) <= {r.event.get("type", "").rsplit(".", 1)[-1] for r in self.received}:
+            if asyncio.get_running_loop().time() > deadline:
+                got = [r.event.get("type") for r in self.received]
+                raise AssertionError(f"the partner never received {types}; got {got}")
+            await asyncio.sleep(0.1)
+        return self.received

@@ -3,16 +3,28 @@ its own routes (/auth, /api/v1/group), the router to every service and the webho
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import redis.asyncio as aioredis
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
+from marque_gateway import compose, openapi, proxy
+from marque_gateway.api import audit as audit_api
+from marque_gateway.api import auth as auth_api
+from marque_gateway.api import keys as keys_api
+from marque_gateway.api import me as me_api
+from marque_gateway.api import stock_summary as stock_summary_api
+from marque_gateway.api import users as users_api
+from marque_gateway.api import webhooks as webhooks_api
 from marque_gateway.edge.middleware import EdgeMiddleware
 from marque_gateway.gateway import Gateway
 from marque_gateway.settings import GatewaySettings
+from marque_gateway.webhooks.deliverer import Deliverer
+from marque_gateway.webhooks.intake import webhook_consumers
 from marque_kit.broker import Broker
 from marque_kit.db import Database
 from marque_kit.http import REQUEST_ID_HEADER, create_http_app
@@ -20,7 +32,18 @@ from marque_kit.runtime import Runtime
 from marque_kit.service import ServiceSpec
 
 # --- routers (each part adds its own line) ------------------------------------------------------
-ROUTERS: list = []  # type: ignore[type-arg]
+ROUTERS: list[APIRouter] = [
+    auth_api.router,  # identity: /auth/token, /auth/refresh, /auth/logout, /auth/password
+    me_api.router,  # identity: GET /api/v1/group/me
+    users_api.router,  # identity: /api/v1/group/users
+    webhooks_api.router,  # webhooks: /api/v1/group/webhooks
+    keys_api.router,  # partners: /api/v1/group/keys
+    audit_api.router,  # edge: GET /api/v1/group/audit
+    stock_summary_api.router,  # routing: GET /api/v1/group/stores/{id}/stock-summary
+    openapi.router,  # routing: the merged /openapi.json and /docs
+    # other parts: append your router here (before the proxy)
+    proxy.router,  # routing: /api/v1/<svc>/... to each service; LAST, so /api/v1/group/* wins
+]
 
 
 def create_app(settings: GatewaySettings) -> FastAPI:
@@ -35,6 +58,12 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     )
 
     # --- background work (webhooks) ---------------------------------------------------------
+    # Partner webhooks: intake consumers record deliveries; the deliverer POSTs them (worker role).
+    for consumer in webhook_consumers(gateway, broker):
+        runtime.add_consumer(consumer)
+    deliverer = Deliverer(gateway)
+    gateway.extras["webhook_deliverer"] = deliverer
+    runtime.add_job("webhook-deliverer", deliverer.run)
 
     # --- edge middleware, outermost first, inside the kit's request-context middleware --------
     middleware = [
@@ -63,15 +92,27 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         Middleware(EdgeMiddleware, gateway=gateway),
     ]
 
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Routing: one HTTP client and one gRPC channel per service, opened and closed with the app.
+        async with (
+            runtime.lifespan(app),
+            proxy.open_upstreams(gateway),
+            compose.open_channels(gateway),
+        ):
+            yield
+
     app = create_http_app(
         service="gateway",
         settings=settings,
         routers=ROUTERS if runtime.serves_api else [],
-        lifespan=runtime.lifespan,
+        lifespan=lifespan,
         readiness_checks={"database": db.ping},
         title="Marque API",
         middleware=middleware,
+        openapi_url=None,  # openapi.router serves the merged document and /docs
     )
+    openapi.install(app, gateway)
     app.state.gateway = gateway
     app.state.runtime = runtime
     return app

@@ -57,6 +57,10 @@ class GatewaySettings(ServiceSettings):
     user_rate_limit_per_minute: int = 600
     default_key_rate_limit_per_minute: int = 120
     idempotency_lock_seconds: int = 60
+    # Partner keys: after a rotation the old key keeps working this long (0: it stops at once).
+    rotation_grace_hours: float = 24.0
+    # Peers whose X-Forwarded-For is believed (load balancers); empty: the TCP peer is the client.
+    trusted_proxies: list[str] = []
 
     # Partner webhooks.
     webhook_key: str = DEV_WEBHOOK_KEY  # encrypts subscription secrets at rest
@@ -67,6 +71,9 @@ class GatewaySettings(ServiceSettings):
     webhook_timeout_seconds: float = 10.0
     webhook_poll_seconds: float = 1.0
     webhook_concurrency: int = 16
+    # A new delivery waits this long, so that events of one subject arriving together (consumed
+    # concurrently) are all recorded before the first goes out: they then go out in seq order.
+    webhook_settle_seconds: float = 0.5
 
     @model_validator(mode="after")
     def _refuse_dev_gateway_secrets(self) -> GatewaySettings:

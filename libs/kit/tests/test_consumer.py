@@ -23,9 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from marque_kit.broker import Broker
 from marque_kit.consumer import (
+    ANY_TYPE,
     PARK_REASON_HEADER,
     Consumer,
     Handler,
+    current_routing_key,
     replay_parked,
     replay_parked_cli,
 )
@@ -167,6 +169,26 @@ async def test_a_transient_failure_succeeds_after_a_retry(harness: Harness) -> N
     await eventually(lambda: ledger_rows(harness.db, 1))
     assert attempts[env.id] == 2
     assert await harness.parked() == 0
+
+
+async def test_a_catch_all_handler_sees_the_producers_routing_key_even_after_a_retry(
+    harness: Harness,
+) -> None:
+    seen: list[str] = []
+
+    async def any_event(session: AsyncSession, envelope: Envelope) -> None:
+        seen.append(current_routing_key())
+        if len(seen) == 1:
+            raise ConnectionError("the first try fails, so the second comes from a retry queue")
+        await post_entry(session, envelope)
+
+    await harness.start({ANY_TYPE: any_event})
+    await harness.send(ledger_envelope())
+
+    await eventually(lambda: ledger_rows(harness.db, 1))
+    assert len(seen) == 2
+    assert seen[0] == seen[1] != ""
+    assert seen[0].startswith("ledger.")
 
 
 async def test_a_handler_that_always_fails_is_parked_then_replayed_once_fixed(

@@ -24,6 +24,7 @@ Parked messages are counted in `marque_parked_messages` and go back with `replay
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import suppress
@@ -52,6 +53,20 @@ log = logging.getLogger(__name__)
 Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
 
 RETRIES_HEADER = "x-marque-retries"
+# The routing key the producer published with; kept when a message goes through a retry queue,
+# where the broker would replace it with the queue's name.
+ROUTING_KEY_HEADER = "x-marque-routing-key"
+# `handlers["*"]` answers every event type that has no handler of its own.
+ANY_TYPE = "*"
+
+_routing_key: contextvars.ContextVar[str] = contextvars.ContextVar("routing_key", default="")
+
+
+def current_routing_key() -> str:
+    """The producer's routing key of the event being handled (`inventory.transfer.shipped`)."""
+    return _routing_key.get()
+
+
 PARK_REASON_HEADER = "x-marque-park-reason"
 ERROR_HEADER = "x-marque-error"
 # Broker bookkeeping that must not follow a message into another queue.
@@ -67,9 +82,10 @@ _DROPPED_HEADERS = {
 class Consumer:
     """Consumes `<consumer>.from.<producer>`; `await start()` at startup, `await stop()` at the end.
 
-    `handlers` maps a CloudEvents type (`marque.inventory.v1.VehicleReserved`) to its handler;
-    `bindings` are the routing-key patterns to bind (`inventory.vehicle.*`). A message whose type
-    has no handler is acked and counted as `ignored`.
+    `handlers` maps a CloudEvents type (`marque.inventory.v1.VehicleReserved`) to its handler, and
+    `"*"` to a handler for every other type; `bindings` are the routing-key patterns to bind
+    (`inventory.vehicle.*`). A message whose type has no handler is acked and counted as
+    `ignored`. Inside a handler, `current_routing_key()` is the key the producer published with.
     """
 
     def __init__(
@@ -167,7 +183,7 @@ class Consumer:
         except MalformedEvent as exc:
             await self._park(message, "malformed", str(exc))
             return
-        handler = self.handlers.get(envelope.type)
+        handler = self.handlers.get(envelope.type) or self.handlers.get(ANY_TYPE)
         if handler is None:
             metrics.events_consumed.labels(
                 self.service, self.consumer, envelope.type, "ignored"
@@ -176,6 +192,7 @@ class Consumer:
             return
         corr = correlation_id_var.set(envelope.correlation or None)
         trace = traceparent_var.set(envelope.traceparent or None)
+        key = _routing_key.set(_original_routing_key(message))
         try:
             outcome = await self._apply(handler, envelope)
         except MalformedEvent as exc:
@@ -195,6 +212,7 @@ class Consumer:
         finally:
             correlation_id_var.reset(corr)
             traceparent_var.reset(trace)
+            _routing_key.reset(key)
         metrics.events_consumed.labels(self.service, self.consumer, envelope.type, outcome).inc()
         await _settle(message.ack())
 
@@ -251,6 +269,7 @@ class Consumer:
         if self._publisher is None:
             raise RuntimeError("Consumer.start() has not been awaited")
         try:
+            headers = {ROUTING_KEY_HEADER: _original_routing_key(message), **headers}
             await self._publisher.default_exchange.publish(
                 _copy(message, headers), routing_key=queue, timeout=30
             )
@@ -335,6 +354,10 @@ def _copy(
         app_id=message.app_id,
         timestamp=message.timestamp,
     )
+
+
+def _original_routing_key(message: AbstractIncomingMessage) -> str:
+    return str((message.headers or {}).get(ROUTING_KEY_HEADER) or message.routing_key or "")
 
 
 def _retries(message: AbstractIncomingMessage) -> int:

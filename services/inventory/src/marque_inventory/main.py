@@ -30,16 +30,16 @@ def create_app(settings: InventorySettings) -> FastAPI:
     runtime = Runtime(
         service="inventory", settings=settings, db=db, broker=broker, role=settings.role
     )
+    age_buckets = AgeBuckets(tuple(settings.age_buckets))
     runtime.add_grpc(
         inventory_service_pb2_grpc.add_InventoryServiceServicer_to_server,
-        InventoryRpc(inventory),
+        InventoryRpc(inventory, age_buckets),
         "marque.inventory.v1.InventoryService",
     )
     runtime.add_job(
         "expire-reservations",
         sweeper(lambda: expire_due_reservations(inventory), settings.expiry_sweep_seconds),
     )
-    age_buckets = AgeBuckets(tuple(settings.age_buckets))
     runtime.add_job(
         "stock-age-sweep",
         sweeper(

@@ -8,10 +8,17 @@ from typing import Any
 from marque.inventory.v1 import inventory_pb2 as inv
 from marque.inventory.v1 import inventory_service_pb2 as svc
 from marque.inventory.v1 import inventory_service_pb2_grpc
+from marque_inventory.domain.ageing import AgeBuckets
 from marque_inventory.domain.vehicles import Vehicle
 from marque_inventory.events import money, timestamp, vehicle_status
 from marque_inventory.parts_service import RecordedMovement, run_parts_request, stock_levels
 from marque_inventory.repository import load_vehicle
+from marque_inventory.stock_service import (
+    PartShortage,
+    business_date,
+    parts_stock_summary,
+    vehicle_stock_summary,
+)
 from marque_inventory.unit_of_work import Inventory
 from marque_inventory.vehicle_service import (
     mark_vehicle_delivered,
@@ -51,9 +58,20 @@ def _required(value: str, field: str) -> str:
     return value
 
 
+def _shortage(part: PartShortage) -> svc.PartShortage:
+    return svc.PartShortage(
+        part_number=part.part_number,
+        name=part.name,
+        on_hand=part.on_hand,
+        available=part.available,
+        reorder_point=part.reorder_point,
+    )
+
+
 class InventoryRpc(inventory_service_pb2_grpc.InventoryServiceServicer):
-    def __init__(self, inventory: Inventory) -> None:
+    def __init__(self, inventory: Inventory, age_buckets: AgeBuckets | None = None) -> None:
         self.inventory = inventory
+        self.age_buckets = age_buckets or AgeBuckets()
 
     async def ReserveVehicle(
         self, request: svc.ReserveVehicleRequest, context: Any
@@ -181,4 +199,53 @@ class InventoryRpc(inventory_service_pb2_grpc.InventoryServiceServicer):
                 )
                 for s in stocks
             ]
+        )
+
+    async def GetVehicleStockSummary(
+        self, request: svc.GetVehicleStockSummaryRequest, context: Any
+    ) -> svc.GetVehicleStockSummaryResponse:
+        summary = await vehicle_stock_summary(
+            self.inventory,
+            current_principal(),
+            store_id=_required(request.store_id, "store_id").strip(),
+            buckets=self.age_buckets,
+            today=business_date(),
+        )
+        return svc.GetVehicleStockSummaryResponse(
+            store_id=summary.store_id,
+            status_counts=[
+                svc.VehicleStatusCount(status=vehicle_status(status), count=n)  # type: ignore[arg-type]
+                for status, n in summary.counts_by_status.items()
+                if n
+            ],
+            in_stock_by_model=[
+                svc.ModelStockCount(
+                    model_code=m.model_code, model_name=m.model_name, in_stock=m.in_stock
+                )
+                for m in summary.in_stock_by_model
+            ],
+            age_buckets=[
+                svc.AgeBucketCount(bucket=b.bucket, count=b.count, cost=money(b.cost_fen))
+                for b in summary.age_buckets
+            ],
+            oldest_vehicle_days=summary.oldest_vehicle_days,
+            business_date=summary.business_date.isoformat(),
+        )
+
+    async def GetPartsStockSummary(
+        self, request: svc.GetPartsStockSummaryRequest, context: Any
+    ) -> svc.GetPartsStockSummaryResponse:
+        summary = await parts_stock_summary(
+            self.inventory,
+            current_principal(),
+            store_id=_required(request.store_id, "store_id").strip(),
+        )
+        return svc.GetPartsStockSummaryResponse(
+            store_id=summary.store_id,
+            sku_count=summary.sku_count,
+            stock_value=money(summary.stock_value_fen),
+            below_reorder_point_count=summary.below_reorder_point_count,
+            out_of_stock_count=summary.out_of_stock_count,
+            below_reorder_point=[_shortage(p) for p in summary.below_reorder_point],
+            out_of_stock=[_shortage(p) for p in summary.out_of_stock],
         )

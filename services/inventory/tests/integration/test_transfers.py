@@ -362,7 +362,11 @@ async def test_cancelled_parts_transfer_releases_the_reservation(
     asked = await client.post(TRANSFERS, json=body, headers=as_store(dest, "inventory_clerk"))
     assert asked.status_code == 201, asked.text
     cancelled = await ok_step(
-        client, as_store(dest, "inventory_clerk"), asked.json(), "cancel", {"reason": "found locally"}
+        client,
+        as_store(dest, "inventory_clerk"),
+        asked.json(),
+        "cancel",
+        {"reason": "found locally"},
     )
     assert cancelled["status"] == "cancelled"
     after = await part_stock(inventory_app, source, part)
@@ -436,7 +440,9 @@ async def test_request_needs_the_destination_store(
 ) -> None:
     vin = new_vin()
     await in_stock_vehicle(client, as_hq, vin, "SH01")
-    refused = await ask_for_vehicle(client, as_store("BJ01", "inventory_clerk"), vin, "SH01", "HZ01")
+    refused = await ask_for_vehicle(
+        client, as_store("BJ01", "inventory_clerk"), vin, "SH01", "HZ01"
+    )
     assert refused.status_code == 403, refused.text
     assert (await vehicle(client, as_hq, vin))["status"] == "in_stock"
 
@@ -508,7 +514,9 @@ async def test_request_for_a_reserved_vehicle_is_refused_and_nothing_is_saved(
         headers=as_hq,
     )
     assert held.status_code == 200, held.text
-    refused = await ask_for_vehicle(client, as_store("HZ01", "inventory_clerk"), vin, "SH01", "HZ01")
+    refused = await ask_for_vehicle(
+        client, as_store("HZ01", "inventory_clerk"), vin, "SH01", "HZ01"
+    )
     assert refused.status_code == 409, refused.text
     assert await transfers_of_vin(inventory_app, vin) == 0
     assert (await vehicle(client, as_hq, vin))["status"] == "reserved"

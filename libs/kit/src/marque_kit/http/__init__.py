@@ -23,6 +23,7 @@ from marque_kit.http.pagination import (
 from marque_kit.http.principal import (
     CurrentPrincipal,
     current_principal,
+    permission,
     require_scope,
     scope_to_stores,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "etag",
     "paginate",
     "parse_if_match",
+    "permission",
     "problem",
     "problem_type",
     "purge_idempotency_keys",

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi import routing as fastapi_routing
+from fastapi.dependencies.models import Dependant
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from starlette.responses import Response
 from starlette.types import Lifespan
@@ -21,6 +24,65 @@ log = logging.getLogger("marque.http")
 
 ReadinessCheck = Callable[[], Awaitable[None]]
 READINESS_TIMEOUT_SECONDS = 3.0
+# A dependency callable carrying this attribute declares its route's permission
+# (`require_scope(...)` in the kit, `require(...)` in the gateway).
+PERMISSION_ATTRIBUTE = "marque_permission"
+PERMISSION_EXTENSION = "x-marque-permission"
+
+
+def declared_permission(dependant: Dependant) -> str | None:
+    """The permission a route declares through any of its dependencies, however deep."""
+    pending = [dependant]
+    while pending:
+        current = pending.pop()
+        found = getattr(current.call, PERMISSION_ATTRIBUTE, None)
+        if isinstance(found, str):
+            return found
+        pending.extend(current.dependencies)
+    return None
+
+
+def _route_contexts(routes: Sequence[Any]) -> Iterator[Any]:
+    """Every route, including those of included routers (FastAPI >= 0.16x includes lazily)."""
+    iterate = getattr(fastapi_routing, "iter_route_contexts", None)
+    if iterate is None:
+        yield from routes
+        return
+    for context in iterate(routes):
+        if isinstance(context.original_route, APIRoute):
+            yield context
+
+
+def annotate_permissions(schema: dict[str, Any], routes: Sequence[Any]) -> dict[str, Any]:
+    """Write each route's declared permission into its operations as `x-marque-permission`."""
+    paths = schema.get("paths", {})
+    for route in _route_contexts(routes):
+        if not getattr(route, "include_in_schema", False):
+            continue
+        dependant = getattr(route, "dependant", None)
+        permission = declared_permission(dependant) if dependant is not None else None
+        operations = paths.get(route.path_format)
+        if permission is None or not operations:
+            continue
+        for method in route.methods or ():
+            operation = operations.get(method.lower())
+            if operation is not None:
+                operation[PERMISSION_EXTENSION] = permission
+    return schema
+
+
+def _install_permission_openapi(app: FastAPI) -> None:
+    generate = app.openapi
+    annotated: list[dict[str, Any] | None] = [None]
+
+    def openapi() -> dict[str, Any]:
+        schema = generate()  # FastAPI caches it until the routes change
+        if schema is not annotated[0]:
+            annotate_permissions(schema, app.routes)
+            annotated[0] = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def check_name(check: ReadinessCheck) -> str:
@@ -106,4 +168,5 @@ def create_http_app(
     for router in routers:
         app.include_router(router)
     app.add_middleware(RequestContextMiddleware, service=service)
+    _install_permission_openapi(app)
     return app

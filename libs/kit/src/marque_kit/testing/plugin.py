@@ -1,9 +1,9 @@
 """pytest plugin: real PostgreSQL and RabbitMQ for every test run, isolated by run id.
 
 Local servers are used when they answer (`MARQUE_TEST_DATABASE_URL`, `MARQUE_TEST_AMQP_URL`,
-`MARQUE_TEST_REDIS_URL`, defaulting to 127.0.0.1); otherwise testcontainers starts them. Each run creates databases named
-`marque_t<runid>_<name>` and prefixes every exchange and queue with `t<runid>.`; both are removed
-when the run ends.
+`MARQUE_TEST_REDIS_URL`, defaulting to 127.0.0.1); otherwise testcontainers starts them. Each run
+creates databases named `marque_t<runid>_<name>` and prefixes every exchange and queue with
+`t<runid>.`; both are removed when the run ends.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from marque_inventory.models import (
 )
 from marque_kit.auth import Principal
 from marque_kit.errors import AlreadyExists, Forbidden, InvalidInput
-from marque_kit.http import CurrentPrincipal, IdempotencyDep, Page, PageQuery, paginate
+from marque_kit.http import CurrentPrincipal, IdempotencyDep, Page, PageQuery, paginate, permission
 
 # Any select, whatever its columns (SQLAlchemy 2.1 types a select by its column tuple).
 AnySelect = Select[*tuple[Any, ...]]
@@ -147,7 +147,7 @@ def _rows_as(model: type[BaseModel], rows: list[Any]) -> list[Any]:
     return [model.model_validate(r, from_attributes=True) for r in rows]
 
 
-@router.get("/brands", response_model=Page[BrandOut])
+@router.get("/brands", response_model=Page[BrandOut], dependencies=[permission(READ)])
 async def list_brands(
     principal: CurrentPrincipal, inventory: InventoryDep, page: PageQuery
 ) -> Page[BrandOut]:
@@ -157,7 +157,7 @@ async def list_brands(
     return Page(items=_rows_as(BrandOut, rows), next_cursor=cursor)
 
 
-@router.get("/models", response_model=Page[ModelOut])
+@router.get("/models", response_model=Page[ModelOut], dependencies=[permission(READ)])
 async def list_models(
     principal: CurrentPrincipal,
     inventory: InventoryDep,
@@ -173,7 +173,7 @@ async def list_models(
     return Page(items=_rows_as(ModelOut, rows), next_cursor=cursor)
 
 
-@router.get("/trims", response_model=Page[TrimOut])
+@router.get("/trims", response_model=Page[TrimOut], dependencies=[permission(READ)])
 async def list_trims(
     principal: CurrentPrincipal,
     inventory: InventoryDep,
@@ -203,7 +203,7 @@ async def list_trims(
     )
 
 
-@router.post("/trims", status_code=201, response_model=TrimOut)
+@router.post("/trims", status_code=201, response_model=TrimOut, dependencies=[permission(WRITE)])
 async def create_trim(
     body: TrimIn, principal: CurrentPrincipal, inventory: InventoryDep, idem: IdempotencyDep
 ) -> Response:
@@ -258,7 +258,7 @@ async def create_trim(
     return response
 
 
-@router.get("/colours", response_model=Page[ColourOut])
+@router.get("/colours", response_model=Page[ColourOut], dependencies=[permission(READ)])
 async def list_colours(
     principal: CurrentPrincipal, inventory: InventoryDep, page: PageQuery
 ) -> Page[ColourOut]:
@@ -268,7 +268,7 @@ async def list_colours(
     return Page(items=_rows_as(ColourOut, rows), next_cursor=cursor)
 
 
-@router.get("/options", response_model=Page[OptionOut])
+@router.get("/options", response_model=Page[OptionOut], dependencies=[permission(READ)])
 async def list_options(
     principal: CurrentPrincipal, inventory: InventoryDep, page: PageQuery
 ) -> Page[OptionOut]:
@@ -280,7 +280,7 @@ async def list_options(
     return Page(items=_rows_as(OptionOut, rows), next_cursor=cursor)
 
 
-@router.get("/stores", response_model=Page[StoreOut])
+@router.get("/stores", response_model=Page[StoreOut], dependencies=[permission(READ)])
 async def list_stores(
     principal: CurrentPrincipal, inventory: InventoryDep, page: PageQuery
 ) -> Page[StoreOut]:

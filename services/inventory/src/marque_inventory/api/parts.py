@@ -36,6 +36,7 @@ from marque_kit.http import (
     PageQuery,
     etag,
     paginate,
+    permission,
 )
 
 router = APIRouter(prefix="/api/v1/inventory", tags=["parts"])
@@ -157,7 +158,7 @@ def _scoped_store(principal: Principal, store_id: str, scope: str) -> None:
     principal.require_store(store_id, what=f"Store {store_id}")
 
 
-@router.get("/parts", response_model=Page[PartOut])
+@router.get("/parts", response_model=Page[PartOut], dependencies=[permission(READ)])
 async def list_parts(
     principal: CurrentPrincipal,
     inventory: InventoryDep,
@@ -188,7 +189,9 @@ async def list_parts(
     )
 
 
-@router.get("/stores/{store_id}/parts", response_model=Page[StockOut])
+@router.get(
+    "/stores/{store_id}/parts", response_model=Page[StockOut], dependencies=[permission(READ)]
+)
 async def list_stock(
     store_id: str,
     principal: CurrentPrincipal,
@@ -236,7 +239,11 @@ async def _read_stock(inventory: InventoryDep, store_id: str, part_number: str) 
     return StockOut.of(stock, part.name)
 
 
-@router.get("/stores/{store_id}/parts/{part_number}", response_model=StockOut)
+@router.get(
+    "/stores/{store_id}/parts/{part_number}",
+    response_model=StockOut,
+    dependencies=[permission(READ)],
+)
 async def get_stock(
     store_id: str,
     part_number: str,
@@ -251,7 +258,11 @@ async def get_stock(
     return stock
 
 
-@router.patch("/stores/{store_id}/parts/{part_number}", response_model=StockOut)
+@router.patch(
+    "/stores/{store_id}/parts/{part_number}",
+    response_model=StockOut,
+    dependencies=[permission(WRITE)],
+)
 async def update_shelf(
     store_id: str,
     part_number: str,
@@ -280,7 +291,12 @@ async def update_shelf(
     return stock
 
 
-@router.post("/stores/{store_id}/parts/receipts", status_code=201, response_model=ReceiptOut)
+@router.post(
+    "/stores/{store_id}/parts/receipts",
+    status_code=201,
+    response_model=ReceiptOut,
+    dependencies=[permission(WRITE)],
+)
 async def receive(
     store_id: str,
     body: ReceiptIn,
@@ -342,7 +358,12 @@ async def _lines(
     return response
 
 
-@router.post("/stores/{store_id}/parts/reservations", status_code=201, response_model=LinesOut)
+@router.post(
+    "/stores/{store_id}/parts/reservations",
+    status_code=201,
+    response_model=LinesOut,
+    dependencies=[permission(WRITE)],
+)
 async def reserve(
     store_id: str,
     body: LinesIn,
@@ -354,7 +375,12 @@ async def reserve(
     return await _lines("reserve", store_id, body, principal, inventory, idem)
 
 
-@router.post("/stores/{store_id}/parts/consumptions", status_code=201, response_model=LinesOut)
+@router.post(
+    "/stores/{store_id}/parts/consumptions",
+    status_code=201,
+    response_model=LinesOut,
+    dependencies=[permission(WRITE)],
+)
 async def consume(
     store_id: str,
     body: LinesIn,
@@ -366,7 +392,12 @@ async def consume(
     return await _lines("consume", store_id, body, principal, inventory, idem)
 
 
-@router.post("/stores/{store_id}/parts/releases", status_code=201, response_model=LinesOut)
+@router.post(
+    "/stores/{store_id}/parts/releases",
+    status_code=201,
+    response_model=LinesOut,
+    dependencies=[permission(WRITE)],
+)
 async def release(
     store_id: str,
     body: LinesIn,
@@ -378,7 +409,11 @@ async def release(
     return await _lines("release", store_id, body, principal, inventory, idem)
 
 
-@router.get("/stores/{store_id}/parts/{part_number}/movements", response_model=Page[MovementOut])
+@router.get(
+    "/stores/{store_id}/parts/{part_number}/movements",
+    response_model=Page[MovementOut],
+    dependencies=[permission(READ)],
+)
 async def list_movements(
     store_id: str,
     part_number: str,

@@ -29,6 +29,7 @@ from marque_kit.http import (
     check_version,
     etag,
     parse_if_match,
+    permission,
     scope_to_stores,
 )
 
@@ -63,7 +64,9 @@ class StoreStock(BaseModel):
     total: int = Field(description="Vehicles the store holds or awaits (all but delivered)")
 
 
-@router.get("/stock/by-store", response_model=Page[StoreStock])
+@router.get(
+    "/stock/by-store", response_model=Page[StoreStock], dependencies=[permission(VEHICLES_READ)]
+)
 async def stock_by_store(principal: CurrentPrincipal, inventory: InventoryDep) -> Page[StoreStock]:
     """Vehicles per store and status, for the caller's stores (HQ: every store)."""
     principal.require(VEHICLES_READ)
@@ -107,7 +110,9 @@ class ModelStock(BaseModel):
     total: int = Field(description="Vehicles held or awaited (all but delivered)")
 
 
-@router.get("/stock/by-model", response_model=Page[ModelStock])
+@router.get(
+    "/stock/by-model", response_model=Page[ModelStock], dependencies=[permission(VEHICLES_READ)]
+)
 async def stock_by_model(
     principal: CurrentPrincipal, inventory: InventoryDep, store_id: str | None = None
 ) -> Page[ModelStock]:
@@ -208,7 +213,9 @@ async def _check_search_codes(
         )
 
 
-@router.get("/stock/availability", response_model=Availability)
+@router.get(
+    "/stock/availability", response_model=Availability, dependencies=[permission(VEHICLES_READ)]
+)
 async def availability(
     principal: CurrentPrincipal,
     inventory: InventoryDep,
@@ -300,7 +307,7 @@ def _bucket_counts(tally: dict[str, list[int]]) -> list[BucketCount]:
     return [BucketCount(bucket=b, count=n, cost_fen=c) for b, (n, c) in tally.items()]
 
 
-@router.get("/stock/ageing", response_model=AgeingReport)
+@router.get("/stock/ageing", response_model=AgeingReport, dependencies=[permission(VEHICLES_READ)])
 async def stock_ageing(
     request: Request,
     principal: CurrentPrincipal,
@@ -440,7 +447,11 @@ def _rule_out(rule: SafetyStockRuleRow, model_name: str, in_stock: int) -> Safet
     )
 
 
-@router.get("/stores/{store_id}/safety-stock", response_model=Page[SafetyStockOut])
+@router.get(
+    "/stores/{store_id}/safety-stock",
+    response_model=Page[SafetyStockOut],
+    dependencies=[permission(VEHICLES_READ)],
+)
 async def list_safety_stock(
     store_id: str, principal: CurrentPrincipal, inventory: InventoryDep
 ) -> Page[SafetyStockOut]:
@@ -452,7 +463,11 @@ async def list_safety_stock(
     return Page(items=[_rule_out(rule, name, n) for rule, name, n in rows])
 
 
-@router.put("/stores/{store_id}/safety-stock", response_model=SafetyStockOut)
+@router.put(
+    "/stores/{store_id}/safety-stock",
+    response_model=SafetyStockOut,
+    dependencies=[permission(SAFETY_STOCK_WRITE)],
+)
 async def put_safety_stock(
     store_id: str,
     body: SafetyStockIn,

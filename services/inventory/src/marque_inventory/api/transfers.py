@@ -17,6 +17,7 @@ from marque_inventory.domain.transfers import TransferKind, TransferStatus
 from marque_inventory.models import TransferRow
 from marque_inventory.transfer_service import (
     READ,
+    WRITE,
     NewTransfer,
     TransferRecord,
     approve_transfer,
@@ -37,6 +38,7 @@ from marque_kit.http import (
     PageQuery,
     etag,
     paginate,
+    permission,
 )
 
 router = APIRouter(prefix="/api/v1/inventory/transfers", tags=["transfers"])
@@ -145,7 +147,7 @@ def _answer(response: Response, record: TransferRecord) -> TransferOut:
     return TransferOut.of(record)
 
 
-@router.post("", status_code=201, response_model=TransferOut)
+@router.post("", status_code=201, response_model=TransferOut, dependencies=[permission(WRITE)])
 async def request(
     body: TransferIn, principal: CurrentPrincipal, inventory: InventoryDep, idem: IdempotencyDep
 ) -> Response:
@@ -177,7 +179,7 @@ async def request(
     return response
 
 
-@router.get("", response_model=Page[TransferOut])
+@router.get("", response_model=Page[TransferOut], dependencies=[permission(READ)])
 async def list_transfers(
     principal: CurrentPrincipal,
     inventory: InventoryDep,
@@ -210,14 +212,14 @@ async def list_transfers(
     return Page(items=[TransferOut.of(record_of(r)) for r in rows], next_cursor=cursor)
 
 
-@router.get("/{transfer_id}", response_model=TransferOut)
+@router.get("/{transfer_id}", response_model=TransferOut, dependencies=[permission(READ)])
 async def read(
     transfer_id: str, principal: CurrentPrincipal, inventory: InventoryDep, response: Response
 ) -> TransferOut:
     return _answer(response, await get_transfer(inventory, principal, transfer_id))
 
 
-@router.post("/{transfer_id}/approve", response_model=TransferOut)
+@router.post("/{transfer_id}/approve", response_model=TransferOut, dependencies=[permission(WRITE)])
 async def approve(
     transfer_id: str,
     principal: CurrentPrincipal,
@@ -230,7 +232,7 @@ async def approve(
     return _answer(response, record)
 
 
-@router.post("/{transfer_id}/reject", response_model=TransferOut)
+@router.post("/{transfer_id}/reject", response_model=TransferOut, dependencies=[permission(WRITE)])
 async def reject(
     transfer_id: str,
     body: ReasonIn,
@@ -246,7 +248,7 @@ async def reject(
     return _answer(response, record)
 
 
-@router.post("/{transfer_id}/cancel", response_model=TransferOut)
+@router.post("/{transfer_id}/cancel", response_model=TransferOut, dependencies=[permission(WRITE)])
 async def cancel(
     transfer_id: str,
     body: ReasonIn,
@@ -262,7 +264,7 @@ async def cancel(
     return _answer(response, record)
 
 
-@router.post("/{transfer_id}/ship", response_model=TransferOut)
+@router.post("/{transfer_id}/ship", response_model=TransferOut, dependencies=[permission(WRITE)])
 async def ship(
     transfer_id: str,
     principal: CurrentPrincipal,
@@ -275,7 +277,7 @@ async def ship(
     return _answer(response, record)
 
 
-@router.post("/{transfer_id}/receive", response_model=TransferOut)
+@router.post("/{transfer_id}/receive", response_model=TransferOut, dependencies=[permission(WRITE)])
 async def receive(
     transfer_id: str,
     principal: CurrentPrincipal,

@@ -34,6 +34,7 @@ from marque_kit.http import (
     PageQuery,
     etag,
     paginate,
+    permission,
     scope_to_stores,
 )
 
@@ -96,7 +97,12 @@ def _with_etag(response: Response, vehicle: VehicleOut) -> VehicleOut:
     return vehicle
 
 
-@router.post("/vehicles", status_code=201, response_model=VehicleOut)
+@router.post(
+    "/vehicles",
+    status_code=201,
+    response_model=VehicleOut,
+    dependencies=[permission("inventory.vehicles:write")],
+)
 async def receive_vehicle(
     body: VehicleIn, principal: CurrentPrincipal, inventory: InventoryDep, idem: IdempotencyDep
 ) -> Response:
@@ -145,7 +151,11 @@ class BatchResult(BaseModel):
 CSV_COLUMNS = ("vin", "store_id", "trim_code", "colour_code", "model_year")
 
 
-@router.post("/vehicles/batch", response_model=BatchResult)
+@router.post(
+    "/vehicles/batch",
+    response_model=BatchResult,
+    dependencies=[permission("inventory.vehicles:write")],
+)
 async def receive_vehicle_batch(
     principal: CurrentPrincipal,
     inventory: InventoryDep,
@@ -231,7 +241,11 @@ def _parse_row(raw: dict[str, str]) -> NewVehicle:
     )
 
 
-@router.get("/vehicles", response_model=Page[VehicleOut])
+@router.get(
+    "/vehicles",
+    response_model=Page[VehicleOut],
+    dependencies=[permission("inventory.vehicles:read")],
+)
 async def list_vehicles(
     principal: CurrentPrincipal,
     inventory: InventoryDep,
@@ -266,7 +280,11 @@ async def list_vehicles(
     return Page(items=[VehicleOut.of(r) for r in rows], next_cursor=cursor)
 
 
-@router.get("/vehicles/{vin}", response_model=VehicleOut)
+@router.get(
+    "/vehicles/{vin}",
+    response_model=VehicleOut,
+    dependencies=[permission("inventory.vehicles:read")],
+)
 async def get_vehicle(
     vin: str, principal: CurrentPrincipal, inventory: InventoryDep, response: Response
 ) -> VehicleOut:
@@ -319,7 +337,11 @@ async def _move(
     return _with_etag(response, VehicleOut.of(vehicle))
 
 
-@router.post("/vehicles/{vin}/arrive", response_model=VehicleOut)
+@router.post(
+    "/vehicles/{vin}/arrive",
+    response_model=VehicleOut,
+    dependencies=[permission("inventory.vehicles:write")],
+)
 async def arrive(
     vin: str,
     body: ArriveIn,
@@ -333,7 +355,11 @@ async def arrive(
     return await _move(inventory, principal, vin, version, "arrive", response, on=on)
 
 
-@router.post("/vehicles/{vin}/demo", response_model=VehicleOut)
+@router.post(
+    "/vehicles/{vin}/demo",
+    response_model=VehicleOut,
+    dependencies=[permission("inventory.vehicles:write")],
+)
 async def assign_demo(
     vin: str,
     principal: CurrentPrincipal,
@@ -345,7 +371,11 @@ async def assign_demo(
     return await _move(inventory, principal, vin, version, "assign_demo", response)
 
 
-@router.post("/vehicles/{vin}/demo/return", response_model=VehicleOut)
+@router.post(
+    "/vehicles/{vin}/demo/return",
+    response_model=VehicleOut,
+    dependencies=[permission("inventory.vehicles:write")],
+)
 async def return_from_demo(
     vin: str,
     principal: CurrentPrincipal,
@@ -356,7 +386,11 @@ async def return_from_demo(
     return await _move(inventory, principal, vin, version, "return_from_demo", response)
 
 
-@router.post("/vehicles/{vin}/reservation", response_model=VehicleOut)
+@router.post(
+    "/vehicles/{vin}/reservation",
+    response_model=VehicleOut,
+    dependencies=[permission("inventory.vehicles:reserve")],
+)
 async def reserve(
     vin: str,
     body: ReserveIn,
@@ -376,7 +410,11 @@ async def reserve(
     return _with_etag(response, VehicleOut.of(vehicle))
 
 
-@router.post("/vehicles/{vin}/reservation/release", response_model=VehicleOut)
+@router.post(
+    "/vehicles/{vin}/reservation/release",
+    response_model=VehicleOut,
+    dependencies=[permission("inventory.vehicles:reserve")],
+)
 async def release(
     vin: str,
     body: ReleaseIn,
@@ -395,7 +433,11 @@ async def release(
     return _with_etag(response, VehicleOut.of(vehicle))
 
 
-@router.post("/vehicles/{vin}/sold", response_model=VehicleOut)
+@router.post(
+    "/vehicles/{vin}/sold",
+    response_model=VehicleOut,
+    dependencies=[permission("inventory.vehicles:reserve")],
+)
 async def mark_sold(
     vin: str,
     body: OrderStepIn,
@@ -409,7 +451,11 @@ async def mark_sold(
     return _with_etag(response, VehicleOut.of(vehicle))
 
 
-@router.post("/vehicles/{vin}/delivered", response_model=VehicleOut)
+@router.post(
+    "/vehicles/{vin}/delivered",
+    response_model=VehicleOut,
+    dependencies=[permission("inventory.vehicles:reserve")],
+)
 async def mark_delivered(
     vin: str,
     body: OrderStepIn,

@@ -23,52 +23,69 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from marque.common.v1 import common_pb2 as marque_dot_common_dot_v1_dot_common__pb2
 from marque.inventory.v1 import inventory_pb2 as marque_dot_inventory_dot_v1_dot_inventory__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n+marque/inventory/v1/inventory_service.proto\x12\x13marque.inventory.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a#marque/inventory/v1/inventory.proto\"\x8d\x01\n\x15ReserveVehicleRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0b\n\x03vin\x18\x02 \x01(\t\x12\x10\n\x08store_id\x18\x03 \x01(\t\x12\x11\n\torder_ref\x18\x04 \x01(\t\x12.\n\nexpires_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"G\n\x16ReserveVehicleResponse\x12-\n\x07vehicle\x18\x01 \x01(\x0b\x32\x1c.marque.inventory.v1.Vehicle\"[\n\x15ReleaseVehicleRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0b\n\x03vin\x18\x02 \x01(\t\x12\x11\n\torder_ref\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\"G\n\x16ReleaseVehicleResponse\x12-\n\x07vehicle\x18\x01 \x01(\x0b\x32\x1c.marque.inventory.v1.Vehicle\"E\n\x0fMarkSoldRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0b\n\x03vin\x18\x02 \x01(\t\x12\x11\n\torder_ref\x18\x03 \x01(\t\"A\n\x10MarkSoldResponse\x12-\n\x07vehicle\x18\x01 \x01(\x0b\x32\x1c.marque.inventory.v1.Vehicle\"J\n\x14MarkDeliveredRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0b\n\x03vin\x18\x02 \x01(\t\x12\x11\n\torder_ref\x18\x03 \x01(\t\"F\n\x15MarkDeliveredResponse\x12-\n\x07vehicle\x18\x01 \x01(\x0b\x32\x1c.marque.inventory.v1.Vehicle\" \n\x11GetVehicleRequest\x12\x0b\n\x03vin\x18\x01 \x01(\t\"C\n\x12GetVehicleResponse\x12-\n\x07vehicle\x18\x01 \x01(\x0b\x32\x1c.marque.inventory.v1.Vehicle\"|\n\x13ReservePartsRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x10\n\x08store_id\x18\x02 \x01(\t\x12\x11\n\treference\x18\x03 \x01(\t\x12,\n\x05lines\x18\x04 \x03(\x0b\x32\x1d.marque.inventory.v1.PartLine\"L\n\x14ReservePartsResponse\x12\x34\n\tmovements\x18\x01 \x03(\x0b\x32!.marque.inventory.v1.PartMovement\"|\n\x13\x43onsumePartsRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x10\n\x08store_id\x18\x02 \x01(\t\x12\x11\n\treference\x18\x03 \x01(\t\x12,\n\x05lines\x18\x04 \x03(\x0b\x32\x1d.marque.inventory.v1.PartLine\"L\n\x14\x43onsumePartsResponse\x12\x34\n\tmovements\x18\x01 \x03(\x0b\x32!.marque.inventory.v1.PartMovement\"|\n\x13ReleasePartsRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x10\n\x08store_id\x18\x02 \x01(\t\x12\x11\n\treference\x18\x03 \x01(\t\x12,\n\x05lines\x18\x04 \x03(\x0b\x32\x1d.marque.inventory.v1.PartLine\"L\n\x14ReleasePartsResponse\x12\x34\n\tmovements\x18\x01 \x03(\x0b\x32!.marque.inventory.v1.PartMovement\"?\n\x15GetStockLevelsRequest\x12\x10\n\x08store_id\x18\x01 \x01(\t\x12\x14\n\x0cpart_numbers\x18\x02 \x03(\t\"O\n\x16GetStockLevelsResponse\x12\x35\n\x0cstock_levels\x18\x01 \x03(\x0b\x32\x1f.marque.inventory.v1.StockLevel2\xa2\x07\n\x10InventoryService\x12i\n\x0eReserveVehicle\x12*.marque.inventory.v1.ReserveVehicleRequest\x1a+.marque.inventory.v1.ReserveVehicleResponse\x12i\n\x0eReleaseVehicle\x12*.marque.inventory.v1.ReleaseVehicleRequest\x1a+.marque.inventory.v1.ReleaseVehicleResponse\x12W\n\x08MarkSold\x12$.marque.inventory.v1.MarkSoldRequest\x1a%.marque.inventory.v1.MarkSoldResponse\x12\x66\n\rMarkDelivered\x12).marque.inventory.v1.MarkDeliveredRequest\x1a*.marque.inventory.v1.MarkDeliveredResponse\x12]\n\nGetVehicle\x12&.marque.inventory.v1.GetVehicleRequest\x1a\'.marque.inventory.v1.GetVehicleResponse\x12\x63\n\x0cReserveParts\x12(.marque.inventory.v1.ReservePartsRequest\x1a).marque.inventory.v1.ReservePartsResponse\x12\x63\n\x0c\x43onsumeParts\x12(.marque.inventory.v1.ConsumePartsRequest\x1a).marque.inventory.v1.ConsumePartsResponse\x12\x63\n\x0cReleaseParts\x12(.marque.inventory.v1.ReleasePartsRequest\x1a).marque.inventory.v1.ReleasePartsResponse\x12i\n\x0eGetStockLevels\x12*.marque.inventory.v1.GetStockLevelsRequest\x1a+.marque.inventory.v1.GetStockLevelsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n+marque/inventory/v1/inventory_service.proto\x12\x13marque.inventory.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dmarque/common/v1/common.proto\x1a#marque/inventory/v1/inventory.proto\"\x8d\x01\n\x15ReserveVehicleRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0b\n\x03vin\x18\x02 \x01(\t\x12\x10\n\x08store_id\x18\x03 \x01(\t\x12\x11\n\torder_ref\x18\x04 \x01(\t\x12.\n\nexpires_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"G\n\x16ReserveVehicleResponse\x12-\n\x07vehicle\x18\x01 \x01(\x0b\x32\x1c.marque.inventory.v1.Vehicle\"[\n\x15ReleaseVehicleRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0b\n\x03vin\x18\x02 \x01(\t\x12\x11\n\torder_ref\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\"G\n\x16ReleaseVehicleResponse\x12-\n\x07vehicle\x18\x01 \x01(\x0b\x32\x1c.marque.inventory.v1.Vehicle\"E\n\x0fMarkSoldRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0b\n\x03vin\x18\x02 \x01(\t\x12\x11\n\torder_ref\x18\x03 \x01(\t\"A\n\x10MarkSoldResponse\x12-\n\x07vehicle\x18\x01 \x01(\x0b\x32\x1c.marque.inventory.v1.Vehicle\"J\n\x14MarkDeliveredRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0b\n\x03vin\x18\x02 \x01(\t\x12\x11\n\torder_ref\x18\x03 \x01(\t\"F\n\x15MarkDeliveredResponse\x12-\n\x07vehicle\x18\x01 \x01(\x0b\x32\x1c.marque.inventory.v1.Vehicle\" \n\x11GetVehicleRequest\x12\x0b\n\x03vin\x18\x01 \x01(\t\"C\n\x12GetVehicleResponse\x12-\n\x07vehicle\x18\x01 \x01(\x0b\x32\x1c.marque.inventory.v1.Vehicle\"|\n\x13ReservePartsRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x10\n\x08store_id\x18\x02 \x01(\t\x12\x11\n\treference\x18\x03 \x01(\t\x12,\n\x05lines\x18\x04 \x03(\x0b\x32\x1d.marque.inventory.v1.PartLine\"L\n\x14ReservePartsResponse\x12\x34\n\tmovements\x18\x01 \x03(\x0b\x32!.marque.inventory.v1.PartMovement\"|\n\x13\x43onsumePartsRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x10\n\x08store_id\x18\x02 \x01(\t\x12\x11\n\treference\x18\x03 \x01(\t\x12,\n\x05lines\x18\x04 \x03(\x0b\x32\x1d.marque.inventory.v1.PartLine\"L\n\x14\x43onsumePartsResponse\x12\x34\n\tmovements\x18\x01 \x03(\x0b\x32!.marque.inventory.v1.PartMovement\"|\n\x13ReleasePartsRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x10\n\x08store_id\x18\x02 \x01(\t\x12\x11\n\treference\x18\x03 \x01(\t\x12,\n\x05lines\x18\x04 \x03(\x0b\x32\x1d.marque.inventory.v1.PartLine\"L\n\x14ReleasePartsResponse\x12\x34\n\tmovements\x18\x01 \x03(\x0b\x32!.marque.inventory.v1.PartMovement\"?\n\x15GetStockLevelsRequest\x12\x10\n\x08store_id\x18\x01 \x01(\t\x12\x14\n\x0cpart_numbers\x18\x02 \x03(\t\"O\n\x16GetStockLevelsResponse\x12\x35\n\x0cstock_levels\x18\x01 \x03(\x0b\x32\x1f.marque.inventory.v1.StockLevel\"1\n\x1dGetVehicleStockSummaryRequest\x12\x10\n\x08store_id\x18\x01 \x01(\t\"W\n\x12VehicleStatusCount\x12\x32\n\x06status\x18\x01 \x01(\x0e\x32\".marque.inventory.v1.VehicleStatus\x12\r\n\x05\x63ount\x18\x02 \x01(\x05\"K\n\x0fModelStockCount\x12\x12\n\nmodel_code\x18\x01 \x01(\t\x12\x12\n\nmodel_name\x18\x02 \x01(\t\x12\x10\n\x08in_stock\x18\x03 \x01(\x05\"V\n\x0e\x41geBucketCount\x12\x0e\n\x06\x62ucket\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x05\x12%\n\x04\x63ost\x18\x03 \x01(\x0b\x32\x17.marque.common.v1.Money\"\xa1\x02\n\x1eGetVehicleStockSummaryResponse\x12\x10\n\x08store_id\x18\x01 \x01(\t\x12>\n\rstatus_counts\x18\x02 \x03(\x0b\x32\'.marque.inventory.v1.VehicleStatusCount\x12?\n\x11in_stock_by_model\x18\x03 \x03(\x0b\x32$.marque.inventory.v1.ModelStockCount\x12\x38\n\x0b\x61ge_buckets\x18\x04 \x03(\x0b\x32#.marque.inventory.v1.AgeBucketCount\x12\x1b\n\x13oldest_vehicle_days\x18\x05 \x01(\x05\x12\x15\n\rbusiness_date\x18\x06 \x01(\t\"/\n\x1bGetPartsStockSummaryRequest\x12\x10\n\x08store_id\x18\x01 \x01(\t\"l\n\x0cPartShortage\x12\x13\n\x0bpart_number\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07on_hand\x18\x03 \x01(\x05\x12\x11\n\tavailable\x18\x04 \x01(\x05\x12\x15\n\rreorder_point\x18\x05 \x01(\x05\"\xa9\x02\n\x1cGetPartsStockSummaryResponse\x12\x10\n\x08store_id\x18\x01 \x01(\t\x12\x11\n\tsku_count\x18\x02 \x01(\x05\x12,\n\x0bstock_value\x18\x03 \x01(\x0b\x32\x17.marque.common.v1.Money\x12!\n\x19\x62\x65low_reorder_point_count\x18\x04 \x01(\x05\x12\x1a\n\x12out_of_stock_count\x18\x05 \x01(\x05\x12>\n\x13\x62\x65low_reorder_point\x18\x06 \x03(\x0b\x32!.marque.inventory.v1.PartShortage\x12\x37\n\x0cout_of_stock\x18\x07 \x03(\x0b\x32!.marque.inventory.v1.PartShortage2\xa3\t\n\x10InventoryService\x12i\n\x0eReserveVehicle\x12*.marque.inventory.v1.ReserveVehicleRequest\x1a+.marque.inventory.v1.ReserveVehicleResponse\x12i\n\x0eReleaseVehicle\x12*.marque.inventory.v1.ReleaseVehicleRequest\x1a+.marque.inventory.v1.ReleaseVehicleResponse\x12W\n\x08MarkSold\x12$.marque.inventory.v1.MarkSoldRequest\x1a%.marque.inventory.v1.MarkSoldResponse\x12\x66\n\rMarkDelivered\x12).marque.inventory.v1.MarkDeliveredRequest\x1a*.marque.inventory.v1.MarkDeliveredResponse\x12]\n\nGetVehicle\x12&.marque.inventory.v1.GetVehicleRequest\x1a\'.marque.inventory.v1.GetVehicleResponse\x12\x63\n\x0cReserveParts\x12(.marque.inventory.v1.ReservePartsRequest\x1a).marque.inventory.v1.ReservePartsResponse\x12\x63\n\x0c\x43onsumeParts\x12(.marque.inventory.v1.ConsumePartsRequest\x1a).marque.inventory.v1.ConsumePartsResponse\x12\x63\n\x0cReleaseParts\x12(.marque.inventory.v1.ReleasePartsRequest\x1a).marque.inventory.v1.ReleasePartsResponse\x12i\n\x0eGetStockLevels\x12*.marque.inventory.v1.GetStockLevelsRequest\x1a+.marque.inventory.v1.GetStockLevelsResponse\x12\x81\x01\n\x16GetVehicleStockSummary\x12\x32.marque.inventory.v1.GetVehicleStockSummaryRequest\x1a\x33.marque.inventory.v1.GetVehicleStockSummaryResponse\x12{\n\x14GetPartsStockSummary\x12\x30.marque.inventory.v1.GetPartsStockSummaryRequest\x1a\x31.marque.inventory.v1.GetPartsStockSummaryResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'marque.inventory.v1.inventory_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_RESERVEVEHICLEREQUEST']._serialized_start=139
-  _globals['_RESERVEVEHICLEREQUEST']._serialized_end=280
-  _globals['_RESERVEVEHICLERESPONSE']._serialized_start=282
-  _globals['_RESERVEVEHICLERESPONSE']._serialized_end=353
-  _globals['_RELEASEVEHICLEREQUEST']._serialized_start=355
-  _globals['_RELEASEVEHICLEREQUEST']._serialized_end=446
-  _globals['_RELEASEVEHICLERESPONSE']._serialized_start=448
-  _globals['_RELEASEVEHICLERESPONSE']._serialized_end=519
-  _globals['_MARKSOLDREQUEST']._serialized_start=521
-  _globals['_MARKSOLDREQUEST']._serialized_end=590
-  _globals['_MARKSOLDRESPONSE']._serialized_start=592
-  _globals['_MARKSOLDRESPONSE']._serialized_end=657
-  _globals['_MARKDELIVEREDREQUEST']._serialized_start=659
-  _globals['_MARKDELIVEREDREQUEST']._serialized_end=733
-  _globals['_MARKDELIVEREDRESPONSE']._serialized_start=735
-  _globals['_MARKDELIVEREDRESPONSE']._serialized_end=805
-  _globals['_GETVEHICLEREQUEST']._serialized_start=807
-  _globals['_GETVEHICLEREQUEST']._serialized_end=839
-  _globals['_GETVEHICLERESPONSE']._serialized_start=841
-  _globals['_GETVEHICLERESPONSE']._serialized_end=908
-  _globals['_RESERVEPARTSREQUEST']._serialized_start=910
-  _globals['_RESERVEPARTSREQUEST']._serialized_end=1034
-  _globals['_RESERVEPARTSRESPONSE']._serialized_start=1036
-  _globals['_RESERVEPARTSRESPONSE']._serialized_end=1112
-  _globals['_CONSUMEPARTSREQUEST']._serialized_start=1114
-  _globals['_CONSUMEPARTSREQUEST']._serialized_end=1238
-  _globals['_CONSUMEPARTSRESPONSE']._serialized_start=1240
-  _globals['_CONSUMEPARTSRESPONSE']._serialized_end=1316
-  _globals['_RELEASEPARTSREQUEST']._serialized_start=1318
-  _globals['_RELEASEPARTSREQUEST']._serialized_end=1442
-  _globals['_RELEASEPARTSRESPONSE']._serialized_start=1444
-  _globals['_RELEASEPARTSRESPONSE']._serialized_end=1520
-  _globals['_GETSTOCKLEVELSREQUEST']._serialized_start=1522
-  _globals['_GETSTOCKLEVELSREQUEST']._serialized_end=1585
-  _globals['_GETSTOCKLEVELSRESPONSE']._serialized_start=1587
-  _globals['_GETSTOCKLEVELSRESPONSE']._serialized_end=1666
-  _globals['_INVENTORYSERVICE']._serialized_start=1669
-  _globals['_INVENTORYSERVICE']._serialized_end=2599
+  _globals['_RESERVEVEHICLEREQUEST']._serialized_start=170
+  _globals['_RESERVEVEHICLEREQUEST']._serialized_end=311
+  _globals['_RESERVEVEHICLERESPONSE']._serialized_start=313
+  _globals['_RESERVEVEHICLERESPONSE']._serialized_end=384
+  _globals['_RELEASEVEHICLEREQUEST']._serialized_start=386
+  _globals['_RELEASEVEHICLEREQUEST']._serialized_end=477
+  _globals['_RELEASEVEHICLERESPONSE']._serialized_start=479
+  _globals['_RELEASEVEHICLERESPONSE']._serialized_end=550
+  _globals['_MARKSOLDREQUEST']._serialized_start=552
+  _globals['_MARKSOLDREQUEST']._serialized_end=621
+  _globals['_MARKSOLDRESPONSE']._serialized_start=623
+  _globals['_MARKSOLDRESPONSE']._serialized_end=688
+  _globals['_MARKDELIVEREDREQUEST']._serialized_start=690
+  _globals['_MARKDELIVEREDREQUEST']._serialized_end=764
+  _globals['_MARKDELIVEREDRESPONSE']._serialized_start=766
+  _globals['_MARKDELIVEREDRESPONSE']._serialized_end=836
+  _globals['_GETVEHICLEREQUEST']._serialized_start=838
+  _globals['_GETVEHICLEREQUEST']._serialized_end=870
+  _globals['_GETVEHICLERESPONSE']._serialized_start=872
+  _globals['_GETVEHICLERESPONSE']._serialized_end=939
+  _globals['_RESERVEPARTSREQUEST']._serialized_start=941
+  _globals['_RESERVEPARTSREQUEST']._serialized_end=1065
+  _globals['_RESERVEPARTSRESPONSE']._serialized_start=1067
+  _globals['_RESERVEPARTSRESPONSE']._serialized_end=1143
+  _globals['_CONSUMEPARTSREQUEST']._serialized_start=1145
+  _globals['_CONSUMEPARTSREQUEST']._serialized_end=1269
+  _globals['_CONSUMEPARTSRESPONSE']._serialized_start=1271
+  _globals['_CONSUMEPARTSRESPONSE']._serialized_end=1347
+  _globals['_RELEASEPARTSREQUEST']._serialized_start=1349
+  _globals['_RELEASEPARTSREQUEST']._serialized_end=1473
+  _globals['_RELEASEPARTSRESPONSE']._serialized_start=1475
+  _globals['_RELEASEPARTSRESPONSE']._serialized_end=1551
+  _globals['_GETSTOCKLEVELSREQUEST']._serialized_start=1553
+  _globals['_GETSTOCKLEVELSREQUEST']._serialized_end=1616
+  _globals['_GETSTOCKLEVELSRESPONSE']._serialized_start=1618
+  _globals['_GETSTOCKLEVELSRESPONSE']._serialized_end=1697
+  _globals['_GETVEHICLESTOCKSUMMARYREQUEST']._serialized_start=1699
+  _globals['_GETVEHICLESTOCKSUMMARYREQUEST']._serialized_end=1748
+  _globals['_VEHICLESTATUSCOUNT']._serialized_start=1750
+  _globals['_VEHICLESTATUSCOUNT']._serialized_end=1837
+  _globals['_MODELSTOCKCOUNT']._serialized_start=1839
+  _globals['_MODELSTOCKCOUNT']._serialized_end=1914
+  _globals['_AGEBUCKETCOUNT']._serialized_start=1916
+  _globals['_AGEBUCKETCOUNT']._serialized_end=2002
+  _globals['_GETVEHICLESTOCKSUMMARYRESPONSE']._serialized_start=2005
+  _globals['_GETVEHICLESTOCKSUMMARYRESPONSE']._serialized_end=2294
+  _globals['_GETPARTSSTOCKSUMMARYREQUEST']._serialized_start=2296
+  _globals['_GETPARTSSTOCKSUMMARYREQUEST']._serialized_end=2343
+  _globals['_PARTSHORTAGE']._serialized_start=2345
+  _globals['_PARTSHORTAGE']._serialized_end=2453
+  _globals['_GETPARTSSTOCKSUMMARYRESPONSE']._serialized_start=2456
+  _globals['_GETPARTSSTOCKSUMMARYRESPONSE']._serialized_end=2753
+  _globals['_INVENTORYSERVICE']._serialized_start=2756
+  _globals['_INVENTORYSERVICE']._serialized_end=3943
 # @@protoc_insertion_point(module_scope)

@@ -81,6 +81,16 @@ class InventoryServiceStub:
                 request_serializer=marque_dot_inventory_dot_v1_dot_inventory__service__pb2.GetStockLevelsRequest.SerializeToString,
                 response_deserializer=marque_dot_inventory_dot_v1_dot_inventory__service__pb2.GetStockLevelsResponse.FromString,
                 _registered_method=True)
+        self.GetVehicleStockSummary = channel.unary_unary(
+                '/marque.inventory.v1.InventoryService/GetVehicleStockSummary',
+                request_serializer=marque_dot_inventory_dot_v1_dot_inventory__service__pb2.GetVehicleStockSummaryRequest.SerializeToString,
+                response_deserializer=marque_dot_inventory_dot_v1_dot_inventory__service__pb2.GetVehicleStockSummaryResponse.FromString,
+                _registered_method=True)
+        self.GetPartsStockSummary = channel.unary_unary(
+                '/marque.inventory.v1.InventoryService/GetPartsStockSummary',
+                request_serializer=marque_dot_inventory_dot_v1_dot_inventory__service__pb2.GetPartsStockSummaryRequest.SerializeToString,
+                response_deserializer=marque_dot_inventory_dot_v1_dot_inventory__service__pb2.GetPartsStockSummaryResponse.FromString,
+                _registered_method=True)
 
 
 class InventoryServiceServicer:
@@ -151,6 +161,20 @@ class InventoryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetVehicleStockSummary(self, request, context):
+        """Summarises one store's vehicles: counts by status, in-stock cars by model and 库龄 (stock age).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPartsStockSummary(self, request, context):
+        """Summarises one store's parts: SKUs, stock value, and parts below their reorder point.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_InventoryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -198,6 +222,16 @@ def add_InventoryServiceServicer_to_server(servicer, server):
                     servicer.GetStockLevels,
                     request_deserializer=marque_dot_inventory_dot_v1_dot_inventory__service__pb2.GetStockLevelsRequest.FromString,
                     response_serializer=marque_dot_inventory_dot_v1_dot_inventory__service__pb2.GetStockLevelsResponse.SerializeToString,
+            ),
+            'GetVehicleStockSummary': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetVehicleStockSummary,
+                    request_deserializer=marque_dot_inventory_dot_v1_dot_inventory__service__pb2.GetVehicleStockSummaryRequest.FromString,
+                    response_serializer=marque_dot_inventory_dot_v1_dot_inventory__service__pb2.GetVehicleStockSummaryResponse.SerializeToString,
+            ),
+            'GetPartsStockSummary': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPartsStockSummary,
+                    request_deserializer=marque_dot_inventory_dot_v1_dot_inventory__service__pb2.GetPartsStockSummaryRequest.FromString,
+                    response_serializer=marque_dot_inventory_dot_v1_dot_inventory__service__pb2.GetPartsStockSummaryResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -445,6 +479,60 @@ class InventoryService:
             '/marque.inventory.v1.InventoryService/GetStockLevels',
             marque_dot_inventory_dot_v1_dot_inventory__service__pb2.GetStockLevelsRequest.SerializeToString,
             marque_dot_inventory_dot_v1_dot_inventory__service__pb2.GetStockLevelsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetVehicleStockSummary(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marque.inventory.v1.InventoryService/GetVehicleStockSummary',
+            marque_dot_inventory_dot_v1_dot_inventory__service__pb2.GetVehicleStockSummaryRequest.SerializeToString,
+            marque_dot_inventory_dot_v1_dot_inventory__service__pb2.GetVehicleStockSummaryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPartsStockSummary(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/marque.inventory.v1.InventoryService/GetPartsStockSummary',
+            marque_dot_inventory_dot_v1_dot_inventory__service__pb2.GetPartsStockSummaryRequest.SerializeToString,
+            marque_dot_inventory_dot_v1_dot_inventory__service__pb2.GetPartsStockSummaryResponse.FromString,
             options,
             channel_credentials,
             insecure,
