@@ -22,6 +22,7 @@ from marque_gateway.api import users as users_api
 from marque_gateway.api import webhooks as webhooks_api
 from marque_gateway.edge.middleware import EdgeMiddleware
 from marque_gateway.gateway import Gateway
+from marque_gateway.housekeeping import gateway_housekeeping
 from marque_gateway.settings import GatewaySettings
 from marque_gateway.webhooks.deliverer import Deliverer
 from marque_gateway.webhooks.intake import webhook_consumers
@@ -64,6 +65,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     deliverer = Deliverer(gateway)
     gateway.extras["webhook_deliverer"] = deliverer
     runtime.add_job("webhook-deliverer", deliverer.run)
+    runtime.add_job("gateway-housekeeping", gateway_housekeeping(gateway))
 
     # --- edge middleware, outermost first, inside the kit's request-context middleware --------
     middleware = [

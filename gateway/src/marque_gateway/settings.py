@@ -63,7 +63,8 @@ class GatewaySettings(ServiceSettings):
     trusted_proxies: list[str] = []
 
     # Partner webhooks.
-    webhook_key: str = DEV_WEBHOOK_KEY  # encrypts subscription secrets at rest
+    # Encrypts webhook signing secrets, and stored answers that carried a one-time secret, at rest.
+    webhook_key: str = DEV_WEBHOOK_KEY
     webhook_sources: list[str] = ["inventory"]  # producers whose events partners may receive
     webhook_max_attempts: int = 8
     webhook_backoff_base_seconds: float = 10.0
@@ -71,6 +72,7 @@ class GatewaySettings(ServiceSettings):
     webhook_timeout_seconds: float = 10.0
     webhook_poll_seconds: float = 1.0
     webhook_concurrency: int = 16
+    webhook_delivery_retention_days: float = 30
     # A new delivery waits this long, so that events of one subject arriving together (consumed
     # concurrently) are all recorded before the first goes out: they then go out in seq order.
     webhook_settle_seconds: float = 0.5

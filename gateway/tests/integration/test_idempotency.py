@@ -131,7 +131,11 @@ async def test_a_repeat_returns_the_stored_answer_byte_for_byte(
 
     rows = await stored_row(gateway_app, admin, headers["Idempotency-Key"])
     assert len(rows) == 1 and rows[0].state == "done" and rows[0].principal.startswith("user:")
-    assert rows[0].response_body == first.content
+    # The answer carried a one-time secret (no-store): it is kept encrypted, never in plain text.
+    raw_key = first.json()["key"]
+    assert rows[0].response_body is not None
+    assert raw_key.encode() not in rows[0].response_body
+    assert rows[0].response_body.startswith(b"marque-sealed:v1:")
 
 
 async def test_the_same_key_with_another_body_is_422(

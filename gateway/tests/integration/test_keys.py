@@ -248,3 +248,36 @@ async def test_a_partner_outside_its_stores_gets_404(
     # And a scope the key does not hold is 403.
     vehicles = await client.get("/api/v1/inventory/vehicles", headers=partner)
     assert vehicles.status_code == 403, vehicles.text
+
+
+async def test_a_demo_key_is_refused_in_production(gateway_app: FastAPI) -> None:
+    from marque_gateway.gateway import Gateway
+    from marque_gateway.partners.keys import authenticate_key, issue_key
+    from marque_gateway.settings import GatewaySettings
+    from marque_kit.errors import Unauthenticated
+
+    gateway = gateway_app.state.gateway
+    _, raw = await issue_key(
+        gateway.db,
+        partner="demo-partner",
+        name="a demo key",
+        scopes=["inventory.vehicles:read"],
+        stores=["SH01"],
+        rate_limit_per_minute=60,
+        expires_at=None,
+        created_by="tests",
+        is_demo=True,
+    )
+    assert (await authenticate_key(gateway, raw)).kind == "partner"  # fine outside production
+
+    real = "r" * 40
+    production = GatewaySettings(
+        env="production",
+        internal_secret=real,
+        pii_key=real,
+        jwt_secret=real,
+        webhook_key=real,
+        amqp_url="amqp://marque:s3cret@rabbitmq:5672/",
+    )
+    with pytest.raises(Unauthenticated, match="demo key"):
+        await authenticate_key(Gateway(settings=production, db=gateway.db, redis=None), raw)

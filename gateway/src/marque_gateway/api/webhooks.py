@@ -167,6 +167,7 @@ async def create(
     )
     _with_etag(response, sub)
     response.headers["Location"] = f"{router.prefix}/{sub.id}"
+    response.headers["Cache-Control"] = "no-store"  # the secret is shown once
     return SubscriptionWithSecret(**SubscriptionOut.of(sub).model_dump(), secret=secret)
 
 
@@ -246,6 +247,7 @@ async def rotate_secret(
         gateway.db, settings=gateway.settings, principal=principal, subscription_id=subscription_id
     )
     _with_etag(response, sub)
+    response.headers["Cache-Control"] = "no-store"  # the secret is shown once
     return SubscriptionWithSecret(**SubscriptionOut.of(sub).model_dump(), secret=secret)
 
 

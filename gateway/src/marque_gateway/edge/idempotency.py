@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from marque_gateway.edge.body import read_body, replaying
 from marque_gateway.models import IdempotencyRecord
+from marque_gateway.sealing import seal, unseal
 from marque_kit.db import Database
 from marque_kit.errors import Conflict, DomainError, IdempotencyMismatch
 
@@ -71,6 +72,7 @@ async def claim(
     path: str,
     request_hash: str,
     stale_after_seconds: int,
+    at_rest_key: str,
 ) -> Stored | None:
     """None when this request now owns the key; the stored answer when it was answered already.
     409 while another request with the key is in flight, 422 when the key was used for another
@@ -121,11 +123,37 @@ async def claim(
     return Stored(
         status=int(row.status_code),
         headers=[(k.encode("latin-1"), v.encode("latin-1")) for k, v in row.response_headers or ()],
-        body=bytes(row.response_body or b""),
+        body=unseal_body(bytes(row.response_body or b""), at_rest_key),
     )
 
 
-async def complete(db: Database, *, principal: str, key: str, answer: Stored) -> None:
+SEALED = b"marque-sealed:v1:"
+SEAL_PURPOSE = "marque-idempotent-answers"
+
+
+def is_secret(answer: Stored) -> bool:
+    """Answers marked `Cache-Control: no-store` carry a one-time secret (a new API key, a webhook
+    secret, a temporary password): they are kept encrypted, never in plain text."""
+    return any(
+        k.lower() == b"cache-control" and b"no-store" in v.lower() for k, v in answer.headers
+    )
+
+
+def seal_body(answer: Stored, at_rest_key: str) -> bytes:
+    if not is_secret(answer):
+        return answer.body
+    return SEALED + seal(answer.body, key=at_rest_key, purpose=SEAL_PURPOSE)
+
+
+def unseal_body(stored: bytes, at_rest_key: str) -> bytes:
+    if not stored.startswith(SEALED):
+        return stored
+    return unseal(stored[len(SEALED) :], key=at_rest_key, purpose=SEAL_PURPOSE)
+
+
+async def complete(
+    db: Database, *, principal: str, key: str, answer: Stored, at_rest_key: str
+) -> None:
     async with db.session() as session, session.begin():
         await session.execute(
             update(table)
@@ -136,7 +164,7 @@ async def complete(db: Database, *, principal: str, key: str, answer: Stored) ->
                 response_headers=[
                     [k.decode("latin-1"), v.decode("latin-1")] for k, v in answer.headers
                 ],
-                response_body=answer.body,
+                response_body=seal_body(answer, at_rest_key),
                 completed_at=literal_column("now()"),
             )
         )
@@ -177,6 +205,7 @@ async def run_idempotent(
     raw_key: str,
     stale_after_seconds: int,
     max_answer_bytes: int,
+    at_rest_key: str,
 ) -> None:
     """Run one POST under its Idempotency-Key (see the module docstring). `receive` must already
     be limited to max_body_bytes. DomainErrors (400/409/422) are raised before anything is sent."""
@@ -191,6 +220,7 @@ async def run_idempotent(
         path=scope["path"],
         request_hash=request_hash,
         stale_after_seconds=stale_after_seconds,
+        at_rest_key=at_rest_key,
     )
     if stored is not None:
         await send_stored(stored, send)
@@ -233,7 +263,9 @@ async def run_idempotent(
                 body=b"".join(chunks),
             )
             if storable(answer.status):
-                await complete(db, principal=principal, key=key, answer=answer)
+                await complete(
+                    db, principal=principal, key=key, answer=answer, at_rest_key=at_rest_key
+                )
             else:
                 await release(db, principal=principal, key=key)
             settled = True

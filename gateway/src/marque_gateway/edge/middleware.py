@@ -184,6 +184,7 @@ class EdgeMiddleware:
                 raw_key=raw_key,
                 stale_after_seconds=self.gateway.settings.idempotency_lock_seconds,
                 max_answer_bytes=self.max_body,
+                at_rest_key=self.gateway.settings.webhook_key,
             )
         except body.PayloadTooLarge:
             raise

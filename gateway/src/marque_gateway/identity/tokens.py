@@ -53,8 +53,50 @@ def issue_access_token(
     return token, ttl
 
 
+class VerifiedTokens:
+    """Tokens this process has already verified, until they expire.
+
+    A token is immutable and signed, so once its signature and claims have been checked the
+    answer cannot change before `exp`; keeping it saves the HMAC and claim checks on every
+    request of a busy console. Bounded: past `size` entries the oldest half is dropped.
+    """
+
+    def __init__(self, size: int = 10_000) -> None:
+        self.size = size
+        self._known: dict[str, Principal] = {}
+
+    def get(self, token: str, now: float) -> Principal | None:
+        principal = self._known.get(token)
+        if principal is None:
+            return None
+        if principal.expires_at <= now:
+            del self._known[token]
+            return None
+        return principal
+
+    def put(self, token: str, principal: Principal) -> None:
+        if len(self._known) >= self.size:
+            for old in list(self._known)[: self.size // 2]:
+                del self._known[old]
+        self._known[token] = principal
+
+
+_verified = VerifiedTokens()
+
+
 def verify_access_token(token: str, settings: GatewaySettings) -> Principal:
     """The staff member the token names, or Unauthenticated (401)."""
+    # Keyed by secret too, so that tests (or a rotated secret) never reuse another key's answer.
+    cache_key = f"{hash(settings.jwt_secret)}:{token}"
+    known = _verified.get(cache_key, time.time())
+    if known is not None:
+        return known
+    principal = _verify(token, settings)
+    _verified.put(cache_key, principal)
+    return principal
+
+
+def _verify(token: str, settings: GatewaySettings) -> Principal:
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:

@@ -150,6 +150,11 @@ async def authenticate_key(gateway: Gateway, raw: str) -> Principal:
     )
     if why is not None:
         raise Unauthenticated(why)
+    if key.is_demo and gateway.settings.env == "production":
+        raise Unauthenticated(
+            f"The API key {key.id} is a local demo key, refused in production; "
+            "ask Marque HQ for a real key."
+        )
     return principal_of(key)
 
 

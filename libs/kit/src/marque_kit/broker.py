@@ -11,6 +11,7 @@ Names, with `ns` the run's namespace (empty in production):
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
 from collections.abc import Iterable, Sequence
@@ -74,6 +75,7 @@ class Broker:
         self.prefetch = prefetch
         self.reconnect_interval = reconnect_interval
         self._connection: AbstractRobustConnection | None = None
+        self._connect_lock: asyncio.Lock | None = None
 
     @classmethod
     async def connect_from(cls, settings: ServiceSettings) -> Broker:
@@ -92,10 +94,14 @@ class Broker:
         )
 
     async def connect(self) -> None:
-        if self._connection is None:
-            self._connection = await aio_pika.connect_robust(
-                self.url, reconnect_interval=self.reconnect_interval
-            )
+        """Connect once; concurrent callers (relay, consumers) wait for the same connection."""
+        if self._connect_lock is None:
+            self._connect_lock = asyncio.Lock()
+        async with self._connect_lock:
+            if self._connection is None:
+                self._connection = await aio_pika.connect_robust(
+                    self.url, reconnect_interval=self.reconnect_interval
+                )
 
     async def close(self) -> None:
         if self._connection is not None:

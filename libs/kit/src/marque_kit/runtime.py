@@ -88,6 +88,13 @@ class Runtime:
             idempotency_keys=days * self.settings.idempotency_key_retention_days,
         )
 
+    def _consume(self, consumer: Consumer) -> BackgroundJob:
+        async def consume() -> None:
+            await self.broker.connect()  # the broker may still be connecting in the background
+            await consumer.start()
+
+        return consume
+
     async def _database_ready(self) -> bool:
         await self.db.ping()
         return True
@@ -117,7 +124,9 @@ class Runtime:
             )
             self._spawn("outbox-relay", self.relay.run)
             for consumer in self.consumers:
-                self._spawn(f"consumer-{consumer.consumer}", consumer.start)
+                self._spawn(
+                    f"consumer-{consumer.consumer}-{consumer.producer}", self._consume(consumer)
+                )
             self._spawn("housekeeping", housekeeping_job(self.db, self._retention()))
             for name, job in self.jobs:
                 self._spawn(name, job)
