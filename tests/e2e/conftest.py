@@ -44,9 +44,16 @@ def internal_secret() -> str:
 
 
 @pytest.fixture(scope="session")
-async def event_tap(marque_amqp_url: str, amqp_namespace: str) -> AsyncIterator[EventTap]:
+def e2e_namespace(amqp_namespace: str) -> str:
+    """The run's broker prefix plus `e2e.`: the processes started here never share exchanges or
+    queues with the in-process apps of the integration tests (removed with the run's names)."""
+    return f"{amqp_namespace}e2e."
+
+
+@pytest.fixture(scope="session")
+async def event_tap(marque_amqp_url: str, e2e_namespace: str) -> AsyncIterator[EventTap]:
     """Bound before the service starts, so no event of the run is missed."""
-    tap = await EventTap.start(marque_amqp_url, f"{amqp_namespace}marque.inventory")
+    tap = await EventTap.start(marque_amqp_url, f"{e2e_namespace}marque.inventory")
     yield tap
     await tap.close()
 
@@ -55,7 +62,7 @@ async def event_tap(marque_amqp_url: str, amqp_namespace: str) -> AsyncIterator[
 def inventory_service(
     make_database: Callable[[str], str],
     marque_amqp_url: str,
-    amqp_namespace: str,
+    e2e_namespace: str,
     internal_secret: str,
     event_tap: EventTap,
     tmp_path_factory: pytest.TempPathFactory,
@@ -70,7 +77,7 @@ def inventory_service(
         "MARQUE_INVENTORY_GRPC_PORT": str(free_port()),
         "MARQUE_INVENTORY_EXPIRY_SWEEP_SECONDS": "0.5",
         "MARQUE_AMQP_URL": marque_amqp_url,
-        "MARQUE_AMQP_NAMESPACE": amqp_namespace,
+        "MARQUE_AMQP_NAMESPACE": e2e_namespace,
         "MARQUE_INTERNAL_SECRET": internal_secret,
         "MARQUE_INVENTORY_RELAY_POLL_SECONDS": "0.5",
     }
@@ -99,7 +106,7 @@ def seed_demo_group(env: dict[str, str], service: str = "inventory") -> None:
 def gateway_service(
     make_database: Callable[[str], str],
     marque_amqp_url: str,
-    amqp_namespace: str,
+    e2e_namespace: str,
     marque_redis_url: str,
     marque_run_id: str,
     internal_secret: str,
@@ -120,7 +127,7 @@ def gateway_service(
         "MARQUE_GATEWAY_WEBHOOK_POLL_SECONDS": "0.2",
         "MARQUE_GATEWAY_RELAY_POLL_SECONDS": "0.5",
         "MARQUE_AMQP_URL": marque_amqp_url,
-        "MARQUE_AMQP_NAMESPACE": amqp_namespace,
+        "MARQUE_AMQP_NAMESPACE": e2e_namespace,
         "MARQUE_INTERNAL_SECRET": internal_secret,
     }
     seed_demo_group(env, "gateway")
