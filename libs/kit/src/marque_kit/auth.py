@@ -51,6 +51,10 @@ class Principal:
 
     def require(self, scope: str) -> None:
         if not self.can(scope):
+            if self.kind == "partner":
+                raise Forbidden(
+                    f"This API key does not carry the scope '{scope}'. Ask Marque HQ to add it."
+                )
             raise Forbidden(
                 f"Your role does not allow '{scope}'. Ask your store manager for access."
             )

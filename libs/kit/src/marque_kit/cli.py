@@ -172,9 +172,9 @@ def cmd_up(args: argparse.Namespace) -> None:
             base = f"http://{settings.http_host}:{settings.http_port}"
             if not wait_http_ok(f"{base}/readyz", proc):
                 raise SystemExit(f"{spec.name} did not become ready; see {RUN_DIR}/{spec.name}.log")
-            urls.append(
-                f"  {spec.name:<11} {base}/docs   gRPC {settings.http_host}:{settings.grpc_port}"
-            )
+            grpc = f"   gRPC {settings.http_host}:{settings.grpc_port}"
+            grpc = grpc if settings.grpc_port else ""
+            urls.append(f"  {spec.name:<11} {base}/docs{grpc}")
         for spec in specs:
             if spec.seed is not None and not args.no_seed:
                 print(f"{spec.name}: {asyncio.run(spec.seed(spec.settings()))}")
