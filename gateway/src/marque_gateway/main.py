@@ -92,6 +92,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             max_age=600,
         ),
         Middleware(EdgeMiddleware, gateway=gateway),
+        # routing: /api/v1/<svc>/... of a known service straight to it, past the router (innermost)
+        *([Middleware(proxy.ServiceRouting, gateway=gateway)] if runtime.serves_api else []),
     ]
 
     @contextlib.asynccontextmanager

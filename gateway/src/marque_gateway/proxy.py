@@ -8,9 +8,10 @@ the answer back, and adds what the service needs to trust and trace the call:
   the service;
 - `X-Request-ID`, `X-Correlation-ID`, `traceparent` of this request, `X-Forwarded-For/Proto`.
 
-One connection pool per service (HTTP/1.1 keep-alive, sized for 64+ concurrent calls) is opened
-with the app and closed with it. A service that refuses the connection answers 503, one that is too
-slow 504, one that answers garbage 502, always as problem+json: the gateway never hangs.
+One connection pool per service (aiohttp, HTTP/1.1 keep-alive, sized for 128 concurrent calls) is
+opened with the app and closed with it. A service that refuses the connection (or cannot be
+reached in time) answers 503, one that is too slow 504, one that answers garbage 502, always as
+problem+json: the gateway never hangs.
 """
 
 from __future__ import annotations
@@ -18,15 +19,16 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterator
 from typing import Any
 
-import httpcore
+import aiohttp
 import httpx
 from fastapi import APIRouter, Request
 from prometheus_client import Histogram
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+from yarl import URL
 
 from marque_gateway.edge.audit import client_ip
 from marque_gateway.gateway import Gateway
@@ -42,10 +44,15 @@ log = logging.getLogger("marque.gateway.proxy")
 UPSTREAMS_KEY = "upstreams"
 SIGNER_KEY = "principal_signer"
 PREFIX = "/api/v1/"
+GATEWAY_NAMESPACE = "group"  # /api/v1/group/... is the gateway's own API (DESIGN.md §8)
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-# Connections kept per service: the benchmark runs 64 concurrent callers.
+_METHODS = frozenset(METHODS)
+# Connections kept per service: the benchmark runs 64 concurrent callers; room for twice that.
 MAX_CONNECTIONS = 128
+# Below uvicorn's 5 s keep-alive, so a service never closes an idle connection under us.
 KEEPALIVE_SECONDS = 4.0
+# Headers aiohttp would otherwise add on its own: the service gets the caller's, or none.
+_SKIP_AUTO_HEADERS = ("User-Agent", "Accept", "Accept-Encoding", "Content-Type")
 
 upstream_latency = Histogram(
     "marque_gateway_upstream_seconds",
@@ -129,31 +136,30 @@ GATEWAY_SERVICE_PRINCIPAL = Principal(subject="gateway", kind="service", name="M
 
 
 class Upstream:
-    """One service: a keep-alive HTTP/1.1 connection pool for forwarding (httpcore, the engine
-    under httpx, called directly: it costs ~40% less CPU per request than httpx.AsyncClient.send,
-    which adds URL parsing, cookies, auth and redirect handling the gateway has no use for), and an
-    `httpx.AsyncClient` for the gateway's own calls (e.g. fetching the OpenAPI document)."""
+    """One service: a keep-alive HTTP/1.1 connection pool for forwarding (an aiohttp session that
+    adds nothing of its own: no cookies, no decompression, no default headers), and an
+    `httpx.AsyncClient` for the gateway's own calls (e.g. fetching the OpenAPI document).
+
+    (httpcore's pool, used before, scans every connection and polls its socket on each request
+    and release; at 64 concurrent callers that was half the gateway's CPU.)"""
 
     def __init__(self, service: str, base_url: str, settings: GatewaySettings) -> None:
-        url = httpx.URL(base_url)
+        url = URL(base_url)
         self.service = service
         self.base_url = base_url
-        self.scheme = url.scheme.encode()
-        self.host = url.host.encode()
-        self.port = url.port or (443 if url.scheme == "https" else 80)
-        self.host_header = url.netloc
-        self.base_path = url.raw_path.rstrip(b"/")
+        self.scheme = url.scheme
+        self.host = url.raw_host or "127.0.0.1"
+        self.port = url.port
+        self.host_header = url.host_port_subcomponent or self.host
+        self.base_path = url.raw_path.rstrip("/")
         connect = settings.upstream_connect_timeout_seconds
         read = settings.upstream_timeout_seconds
-        self.timeouts = {"connect": connect, "read": read, "write": read, "pool": connect}
-        self.pool = httpcore.AsyncConnectionPool(
-            max_connections=MAX_CONNECTIONS,
-            max_keepalive_connections=MAX_CONNECTIONS,
-            # Below uvicorn's 5 s keep-alive, so the service never closes a connection under us.
-            keepalive_expiry=KEEPALIVE_SECONDS,
-            http1=True,
-            http2=False,
+        # `connect` bounds waiting for a free pooled connection plus opening one; `sock_read`
+        # bounds every wait for the service's bytes (the headers, then each piece of the body).
+        self.timeout = aiohttp.ClientTimeout(
+            total=None, connect=connect, sock_connect=connect, sock_read=read
         )
+        self._session: aiohttp.ClientSession | None = None
         self.client = httpx.AsyncClient(
             base_url=base_url,
             timeout=httpx.Timeout(read, connect=connect, pool=connect),
@@ -161,15 +167,53 @@ class Upstream:
             follow_redirects=False,
             trust_env=False,
         )
+        self.latency = {
+            outcome: upstream_latency.labels(service, outcome)
+            for outcome in ("1xx", "2xx", "3xx", "4xx", "5xx", "refused", "timeout", "busy")
+        }
 
-    def url(self, target: bytes) -> httpcore.URL:
-        return httpcore.URL(
-            scheme=self.scheme, host=self.host, port=self.port, target=self.base_path + target
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """The forwarding pool, opened on first use (it belongs to the running event loop)."""
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(
+                limit=MAX_CONNECTIONS,
+                limit_per_host=0,
+                keepalive_timeout=KEEPALIVE_SECONDS,
+                force_close=False,
+                enable_cleanup_closed=False,
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                cookie_jar=aiohttp.DummyCookieJar(),
+                auto_decompress=False,
+                skip_auto_headers=_SKIP_AUTO_HEADERS,
+                timeout=self.timeout,
+                raise_for_status=False,
+                trust_env=False,
+            )
+        return self._session
+
+    def url(self, raw_path: str, query: str) -> URL:
+        return URL.build(
+            scheme=self.scheme,
+            host=self.host,
+            port=self.port,
+            path=self.base_path + raw_path,
+            query_string=query,
+            encoded=True,
         )
 
+    def observe(self, outcome: str, seconds: float) -> None:
+        child = self.latency.get(outcome)
+        if child is None:
+            child = self.latency[outcome] = upstream_latency.labels(self.service, outcome)
+        child.observe(seconds)
+
     async def aclose(self) -> None:
-        with contextlib.suppress(Exception):
-            await self.pool.aclose()
+        if self._session is not None:
+            with contextlib.suppress(Exception):
+                await self._session.close()
         with contextlib.suppress(Exception):
             await self.client.aclose()
 
@@ -218,44 +262,48 @@ async def open_upstreams(gateway: Gateway) -> AsyncIterator[None]:
 # --- forwarding ---------------------------------------------------------------------------------
 
 
+def _text(value: bytes) -> str:
+    # aiohttp writes header values as UTF-8: valid UTF-8 goes through byte for byte.
+    try:
+        return value.decode()
+    except UnicodeDecodeError:
+        return value.decode("utf-8", "replace")
+
+
 def _forwarded_headers(
-    request: Request, up: Upstream, token: str, settings: GatewaySettings
-) -> tuple[list[tuple[bytes, bytes]], bool]:
+    scope: Scope, up: Upstream, token: str, settings: GatewaySettings
+) -> tuple[list[tuple[str, str]], bool]:
     """The headers the service gets, and whether the request has a body (one pass over them)."""
-    scope = request.scope
     raw: list[tuple[bytes, bytes]] = scope["headers"]
-    connection_named: frozenset[bytes] = frozenset()
+    headers: list[tuple[str, str]] = [("Host", up.host_header)]
     has_body = False
-    chunked = False
+    connection_named: frozenset[bytes] = frozenset()
     for name, value in raw:
+        if name in _NOT_FORWARDED:
+            if name == b"transfer-encoding":
+                has_body = True  # aiohttp sends a body of unknown length chunked
+            elif name == b"connection":
+                connection_named = _connection_named(value)
+            continue
         if name == b"content-length":
             has_body = value.strip() not in (b"", b"0")
-        elif name == b"transfer-encoding":
-            has_body = chunked = True
-        elif name == b"connection":
-            connection_named = _connection_named(value)
-    headers = [
-        (name, value)
-        for name, value in raw
-        if name not in _NOT_FORWARDED and name not in connection_named
-    ]
-    headers.append((b"host", up.host_header))
-    if chunked:
-        headers.append((b"transfer-encoding", b"chunked"))
-    headers.append((b"x-marque-principal", token.encode()))
+        headers.append((name.decode("latin-1"), _text(value)))
+    if connection_named:
+        headers = [(n, v) for n, v in headers if n.encode("latin-1") not in connection_named]
+    headers.append(("X-Marque-Principal", token))
     request_id = request_id_var.get()
     if request_id:
-        headers.append((b"x-request-id", request_id.encode()))
+        headers.append(("X-Request-ID", request_id))
     correlation_id = correlation_id_var.get()
     if correlation_id:
-        headers.append((b"x-correlation-id", correlation_id.encode()))
+        headers.append(("X-Correlation-ID", correlation_id))
     traceparent = traceparent_var.get()
     if traceparent:
-        headers.append((b"traceparent", traceparent.encode()))
+        headers.append(("traceparent", traceparent))
     caller_ip = client_ip(scope, settings.trusted_proxies)
     if caller_ip:
-        headers.append((b"x-forwarded-for", caller_ip.encode()))
-    headers.append((b"x-forwarded-proto", b"https" if scope.get("scheme") == "https" else b"http"))
+        headers.append(("X-Forwarded-For", caller_ip))
+    headers.append(("X-Forwarded-Proto", "https" if scope.get("scheme") == "https" else "http"))
     return headers, has_body
 
 
@@ -264,24 +312,39 @@ def _connection_named(value: bytes) -> frozenset[bytes]:
     return frozenset(part.strip().lower() for part in value.split(b","))
 
 
-async def _body(request: Request) -> AsyncIterator[bytes]:
-    async for chunk in request.stream():
-        if chunk:
-            yield chunk
+class _RequestBody:
+    """The caller's body as it arrives, remembering why reading it failed (a body over the limit,
+    a caller gone): aiohttp wraps that in its own error, and the edge needs the original."""
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+        self.failed: BaseException | None = None
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self.request.stream():
+                if chunk:
+                    yield chunk
+        except Exception as exc:
+            self.failed = exc
+            raise
 
 
 class UpstreamResponse(Response):
     """Relays a service's answer as it arrives, and always closes it afterwards."""
 
-    def __init__(self, upstream: httpcore.Response) -> None:
+    def __init__(self, upstream: aiohttp.ClientResponse) -> None:
         self.upstream = upstream
         self.status_code = upstream.status
         self.background = None
         self.raw_headers = [
-            (name, value) for name, value in upstream.headers if name.lower() not in _NOT_RETURNED
+            (name, value)
+            for name, value in upstream.raw_headers
+            if name.lower() not in _NOT_RETURNED
         ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        done = False
         try:
             await send(
                 {
@@ -290,16 +353,29 @@ class UpstreamResponse(Response):
                     "headers": self.raw_headers,
                 }
             )
+            more = True
             if scope.get("method") != "HEAD":
-                stream: AsyncIterable[bytes] = self.upstream.stream  # type: ignore[assignment]
-                async for chunk in stream:
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
-        except httpcore.TimeoutException:
-            log.warning("service stopped sending its answer", extra={"status": self.status_code})
+                content = self.upstream.content
+                async for chunk in content.iter_any():
+                    # The piece that ends the answer says so (one message less per request).
+                    more = not content.at_eof()
+                    await send({"type": "http.response.body", "body": chunk, "more_body": more})
+                    if not more:
+                        break
+            if more:
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+            done = True
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            log.warning(
+                "service stopped sending its answer",
+                extra={"status": self.status_code, "error": type(exc).__name__},
+            )
             raise
         finally:
-            await self.upstream.aclose()
+            if done:
+                self.upstream.release()  # the connection goes back to the pool
+            else:
+                self.upstream.close()  # a half-read answer: the connection is dropped
 
 
 def _upstream_problem(
@@ -317,16 +393,25 @@ def _upstream_problem(
     )
 
 
-def _target(scope: Scope) -> bytes:
-    raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
-    query: bytes = scope.get("query_string", b"")
-    return raw_path + b"?" + query if query else raw_path
+def _unavailable(request: Request, service: str, why: str) -> Response:
+    return _upstream_problem(
+        request,
+        503,
+        "unavailable",
+        "Service unavailable",
+        f"{service} {why}; try again shortly.",
+        service=service,
+    )
 
 
 async def forward(request: Request) -> Response:
+    """The `/api/v1/{service}/{path}` route: what `ServiceRouting` did not take (an unknown
+    service, or a path the fast check does not recognise)."""
+    return await forward_to(request, request.path_params["service"], request.app.state.gateway)
+
+
+async def forward_to(request: Request, service: str, gateway: Gateway) -> Response:
     """Route one request to its service and relay the answer."""
-    service: str = request.path_params["service"]
-    gateway: Gateway = request.app.state.gateway
     up = upstream(gateway, service)
     if up is None:
         known = ", ".join(sorted(gateway.settings.upstreams)) or "none"
@@ -343,44 +428,31 @@ async def forward(request: Request) -> Response:
         return _upstream_problem(
             request, 401, "unauthenticated", "Not authenticated", "Sign in first."
         )
+    scope = request.scope
     token = principal_signer(gateway).token_for(principal)
-    headers, has_body = _forwarded_headers(request, up, token, gateway.settings)
-    upstream_request = httpcore.Request(
-        request.method.encode(),
-        up.url(_target(request.scope)),
-        headers=headers,
-        content=_body(request) if has_body else None,
-        extensions={"timeout": up.timeouts},
-    )
+    headers, has_body = _forwarded_headers(scope, up, token, gateway.settings)
+    raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+    url = up.url(raw_path.decode("latin-1"), scope.get("query_string", b"").decode("latin-1"))
+    body = _RequestBody(request) if has_body else None
     started = time.perf_counter()
     outcome = "error"
     try:
-        answer = await up.pool.handle_async_request(upstream_request)
+        answer = await up.session.request(
+            scope["method"], url, headers=headers, data=body, allow_redirects=False
+        )
         outcome = f"{answer.status // 100}xx"
         return UpstreamResponse(answer)
-    except httpcore.ConnectError:
+    except aiohttp.ClientConnectorError:
         outcome = "refused"
         log.warning("service refused the connection", extra={"upstream": service})
-        return _upstream_problem(
-            request,
-            503,
-            "unavailable",
-            "Service unavailable",
-            f"{service} is not answering; try again shortly.",
-            service=service,
-        )
-    except httpcore.PoolTimeout:
+        return _unavailable(request, service, "is not answering")
+    except aiohttp.ConnectionTimeoutError:
+        # No connection within the connect timeout (none free in the pool, or the service does
+        # not accept): the request never left, so trying again is safe.
         outcome = "busy"
-        log.warning("no free connection to the service", extra={"upstream": service})
-        return _upstream_problem(
-            request,
-            503,
-            "unavailable",
-            "Service unavailable",
-            f"{service} is too busy right now; try again shortly.",
-            service=service,
-        )
-    except httpcore.TimeoutException:
+        log.warning("no connection to the service in time", extra={"upstream": service})
+        return _unavailable(request, service, "is too busy right now")
+    except TimeoutError:  # aiohttp.SocketTimeoutError, and any other deadline
         outcome = "timeout"
         log.warning("service timed out", extra={"upstream": service})
         return _upstream_problem(
@@ -392,7 +464,9 @@ async def forward(request: Request) -> Response:
             "before repeating it.",
             service=service,
         )
-    except (httpcore.ProtocolError, httpcore.NetworkError) as exc:
+    except aiohttp.ClientError as exc:
+        if body is not None and body.failed is not None:
+            raise body.failed from exc  # the caller's body, not the service, failed
         outcome = "bad_answer"
         log.warning(
             "service answered badly", extra={"upstream": service, "error": type(exc).__name__}
@@ -406,9 +480,46 @@ async def forward(request: Request) -> Response:
             service=service,
         )
     finally:
-        upstream_latency.labels(service, outcome).observe(time.perf_counter() - started)
+        up.observe(outcome, time.perf_counter() - started)
 
 
+class ServiceRouting:
+    """The fast path to the services, as the innermost middleware: `/api/v1/<svc>/...` of a
+    service the gateway routes to goes straight to `forward_to`, past FastAPI's router. (Matching
+    the gateway's routes, the exception and exit-stack layers and solving the endpoint's
+    dependencies cost more CPU than forwarding the request.) Everything else, `/api/v1/group/...`
+    (the gateway's own API) included, goes on to the app's routes, where `router` answers what is
+    left under `/api/v1/` (an unknown service: 404 naming the known ones)."""
+
+    def __init__(self, app: ASGIApp, *, gateway: Gateway) -> None:
+        self.app = app
+        self.gateway = gateway
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        service = _routed_service(scope, self.gateway) if scope["type"] == "http" else None
+        if service is None:
+            await self.app(scope, receive, send)
+            return
+        scope["route"] = FORWARD_ROUTE  # what the request metrics are labelled with
+        rest = scope["path"][len(PREFIX) + len(service) + 1 :]
+        scope["path_params"] = {"service": service, "path": rest}
+        request = Request(scope, receive)
+        response = await forward_to(request, service, self.gateway)
+        await response(scope, receive, send)
+
+
+def _routed_service(scope: Scope, gateway: Gateway) -> str | None:
+    """The service of `/api/v1/<svc>/...` if the gateway routes to it (never `group`)."""
+    path: str = scope["path"]
+    if not path.startswith(PREFIX) or scope["method"] not in _METHODS:
+        return None
+    service, slash, _ = path[len(PREFIX) :].partition("/")
+    if not slash or service == GATEWAY_NAMESPACE or service not in gateway.settings.upstreams:
+        return None
+    return service
+
+
+# LAST among the gateway's routers, so /api/v1/group/* wins.
 router = APIRouter()
 router.add_api_route(
     PREFIX + "{service}/{path:path}",
@@ -417,3 +528,4 @@ router.add_api_route(
     include_in_schema=False,
     name="forward_to_service",
 )
+FORWARD_ROUTE = router.routes[0]
