@@ -1,13 +1,18 @@
-"""Gateway test fixtures: a migrated gateway database of this run, a real inventory process-in-loop
-(uvicorn HTTP + gRPC on free ports, its own database) as the upstream, the gateway app with its
-lifespan, and a client. Each part of the gateway adds its own helpers below its heading."""
+"""Gateway test fixtures: a migrated gateway database of this run, the real inventory service as
+the upstream (its own process, `marque serve inventory`, on its own database of this run), the
+gateway app with its lifespan, and a client. Each part of the gateway adds its own helpers below
+its heading. No service's package is imported here: inventory is reached over HTTP and gRPC."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import subprocess
+import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,10 +25,11 @@ from fastapi import FastAPI
 
 from marque_gateway.main import create_app
 from marque_gateway.settings import GatewaySettings
+from marque_kit.cli import wait_http_ok
 from marque_kit.migrations import upgrade
 
 GATEWAY_DIR = Path(__file__).resolve().parents[1]
-INVENTORY_DIR = GATEWAY_DIR.parent / "services" / "inventory"
+MARQUE = Path(sys.executable).parent / "marque"
 
 
 def free_port() -> int:
@@ -56,30 +62,61 @@ class RunningServer:
             await self.task
 
 
+@dataclass
+class ServiceProcess:
+    """A service run as `marque serve <name>`, exactly as `marque up` runs it."""
+
+    url: str
+    grpc_target: str
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+
 @pytest.fixture(scope="session")
-def inventory_upstream_settings(
-    make_database: Callable[[str], str], marque_test_env: dict[str, Any]
-) -> Any:
-    from marque_inventory.settings import InventorySettings
-
-    url = make_database("gw_inventory")
-    upgrade(INVENTORY_DIR, url)
-    return InventorySettings(database_url=url, grpc_port=free_port(), **marque_test_env)
-
-
-@pytest.fixture(scope="session")
-async def inventory_upstream(inventory_upstream_settings: Any) -> AsyncIterator[RunningServer]:
-    """The real inventory service (HTTP + gRPC + relay), seeded with the demo group."""
-    from marque_inventory.demo import seed
-    from marque_inventory.main import create_app as create_inventory
-
-    settings = inventory_upstream_settings
-    await seed(settings)
-    server = RunningServer(create_inventory(settings), free_port())
-    server.grpc_target = f"127.0.0.1:{settings.grpc_port}"  # type: ignore[attr-defined]
-    await server.start()
-    yield server
-    await server.stop()
+def inventory_upstream(
+    make_database: Callable[[str], str],
+    marque_amqp_url: str,
+    amqp_namespace: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[ServiceProcess]:
+    """The real inventory service (HTTP + gRPC + relay) as its own process, on this run's database
+    and broker names, migrated and seeded with the demo group by the `marque` command."""
+    http_port, grpc_port = free_port(), free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("MARQUE_")},
+        "MARQUE_ENV": "test",
+        "MARQUE_INVENTORY_DATABASE_URL": make_database("gw_inventory"),
+        "MARQUE_INVENTORY_HTTP_PORT": str(http_port),
+        "MARQUE_INVENTORY_GRPC_PORT": str(grpc_port),
+        "MARQUE_INVENTORY_RELAY_POLL_SECONDS": "0.5",
+        "MARQUE_INVENTORY_RETRY_DELAYS": "[0.2, 0.5]",
+        "MARQUE_AMQP_URL": marque_amqp_url,
+        "MARQUE_AMQP_NAMESPACE": amqp_namespace,
+    }
+    for step in ("migrate", "seed"):
+        done = subprocess.run(
+            [str(MARQUE), step, "inventory"], env=env, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+    log = tmp_path_factory.mktemp("gateway-upstreams") / "inventory.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [str(MARQUE), "serve", "inventory"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{http_port}"
+    if not wait_http_ok(f"{url}/readyz", proc, timeout=60):
+        proc.kill()
+        raise RuntimeError(f"inventory did not start:\n{log.read_text()[-3000:]}")
+    yield ServiceProcess(url=url, grpc_target=f"127.0.0.1:{grpc_port}", proc=proc, log=log)
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
 
 @pytest.fixture(scope="session")
@@ -88,7 +125,7 @@ def gateway_settings(
     marque_test_env: dict[str, Any],
     marque_redis_url: str,
     marque_run_id: str,
-    inventory_upstream: RunningServer,
+    inventory_upstream: ServiceProcess,
 ) -> GatewaySettings:
     url = make_database("gateway")
     upgrade(GATEWAY_DIR, url)
@@ -97,7 +134,7 @@ def gateway_settings(
         redis_url=marque_redis_url,
         redis_prefix=f"marque:{marque_run_id}:",
         upstreams={"inventory": inventory_upstream.url},
-        grpc_upstreams={"inventory": inventory_upstream.grpc_target},  # type: ignore[attr-defined]
+        grpc_upstreams={"inventory": inventory_upstream.grpc_target},
         argon2_memory_kib=8192,
         argon2_time_cost=1,
         webhook_backoff_base_seconds=0.2,

@@ -26,6 +26,7 @@ from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 from marque_kit.auth import HEADER, METADATA_KEY, Principal, sign_principal
 from marque_kit.cli import wait_http_ok
 from marque_kit.envelope import Envelope
+from marque_kit.testing.vins import with_check_digit
 
 REPO = Path(__file__).resolve().parents[2]
 MARQUE = REPO / ".venv" / "bin" / "marque"
@@ -41,27 +42,6 @@ def free_port() -> int:
 
 
 # --- VINs (ISO 3779), computed independently of the service's own check --------------------
-
-_VALUES = {
-    **{str(d): d for d in range(10)},
-    **dict(zip("ABCDEFGH", range(1, 9), strict=True)),
-    **dict(zip("JKLMN", range(1, 6), strict=True)),
-    "P": 7,
-    "R": 9,
-    **dict(zip("STUVWXYZ", range(2, 10), strict=True)),
-}
-_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
-
-
-def with_check_digit(vin: str) -> str:
-    remainder = sum(_VALUES[c] * w for c, w in zip(vin, _WEIGHTS, strict=True)) % 11
-    return vin[:8] + ("X" if remainder == 10 else str(remainder)) + vin[9:]
-
-
-def with_wrong_check_digit(vin: str) -> str:
-    right = vin[8]
-    return vin[:8] + ("1" if right != "1" else "2") + vin[9:]
-
 
 _serial = itertools.count(1)
 

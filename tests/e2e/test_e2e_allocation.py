@@ -16,10 +16,10 @@ from e2e_support import (
     envelope_keys,
     fixture_for,
     new_vin,
-    with_wrong_check_digit,
 )
 
 from marque.inventory.v1 import events_pb2
+from marque_kit.testing.vins import with_wrong_check_digit
 
 pytestmark = pytest.mark.e2e
 

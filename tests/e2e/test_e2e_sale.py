@@ -21,7 +21,6 @@ from e2e_support import (
     fixture_for,
     new_vin,
     receive_in_stock,
-    with_wrong_check_digit,
 )
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -32,6 +31,7 @@ from marque.inventory.v1.inventory_service_pb2_grpc import InventoryServiceStub
 from marque_kit.context import correlation_id_var
 from marque_kit.errors import InvalidInput, NotFound
 from marque_kit.rpc import domain_errors, raise_for_status
+from marque_kit.testing.vins import with_wrong_check_digit
 
 pytestmark = pytest.mark.e2e
 

@@ -225,9 +225,11 @@ async def test_a_crash_releases_the_key(
     assert await stored_row(edge_app, user, headers["Idempotency-Key"]) == []
 
 
-async def stream_through(app: FastAPI, method: str, headers: dict[str, str], probe: Probe) -> None:
-    """Drive the app by hand: the first chunk must reach the client while the route still holds
-    back the second one."""
+async def stream_through(
+    app: FastAPI, method: str, headers: dict[str, str], probe: Probe
+) -> tuple[bytes, bytes]:
+    """Drive the app by hand: the body the client had while the route still held back its second
+    chunk, and the whole body at the end."""
     raw_headers = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
     scope = {
         "type": "http",
@@ -261,21 +263,21 @@ async def stream_through(app: FastAPI, method: str, headers: dict[str, str], pro
 
     task = asyncio.create_task(app(scope, receive, send))
     await asyncio.wait_for(first_chunk.wait(), 10)
-    assert not task.done()
-    assert b"".join(m.get("body", b"") for m in sent[1:]) == b"first;"
+    assert not task.done(), "the route finished before its first chunk was seen"
+    early = b"".join(m.get("body", b"") for m in sent[1:])
     probe.release.set()
     await asyncio.wait_for(task, 10)
     assert sent[0]["status"] == 200
-    assert b"".join(m.get("body", b"") for m in sent[1:]) == b"first;second"
+    return early, b"".join(m.get("body", b"") for m in sent[1:])
 
 
 async def test_answers_stream_when_no_idempotency_key_is_involved(
     edge: httpx.AsyncClient, edge_app: FastAPI, probe: Probe, as_user: AsUser
 ) -> None:
     user = await as_user()
-    await stream_through(edge_app, "GET", user, probe)
+    assert await stream_through(edge_app, "GET", user, probe) == (b"first;", b"first;second")
     probe.release.clear()
-    await stream_through(edge_app, "POST", user, probe)
+    assert await stream_through(edge_app, "POST", user, probe) == (b"first;", b"first;second")
 
 
 async def test_old_answers_are_purged(

@@ -504,14 +504,14 @@ async def test_a_vehicle_transfer_in_inventory_reaches_the_partner(
     inventory_upstream: Any,
     gateway_settings: Any,
 ) -> None:
-    from marque_inventory.domain.vin import with_check_digit
+    from marque_kit.testing.vins import with_check_digit
 
     hook = unique("transfer-")
     _, headers = await partner(partner_key, ["SH01"])
     sub = await subscribe(
         client, headers, webhook_receiver.url(hook), ["inventory.transfer.*", "inventory.vehicle.*"]
     )
-    vin = with_check_digit(f"LRW3E7FATC{uuid.uuid4().int % 1_000_000:06d}")
+    vin = with_check_digit(f"LRW3E7FA0TC{uuid.uuid4().int % 1_000_000:06d}")
     hq = Principal(subject="webhook-test", name="HQ test", roles=("hq_admin",), stores=("*",))
     internal = {"X-Marque-Principal": sign_principal(hq, gateway_settings.internal_secret)}
     async with httpx.AsyncClient(base_url=inventory_upstream.url, headers=internal) as inventory:

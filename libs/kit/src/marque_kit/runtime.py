@@ -24,6 +24,7 @@ from marque_kit.settings import ServiceSettings
 log = logging.getLogger("marque.runtime")
 
 BackgroundJob = Callable[[], Awaitable[None]]
+STOP_GRACE_SECONDS = 5.0
 
 
 class Runtime:
@@ -137,9 +138,12 @@ class Runtime:
                 await consumer.stop()
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._tasks:
+            # A library that swallows the cancellation (aio-pika retrying a connect it was
+            # cancelled in) must not hold shutdown forever: wait a bounded time, then go on.
+            _, stuck = await asyncio.wait(self._tasks, timeout=STOP_GRACE_SECONDS)
+            for task in stuck:
+                log.warning("background task ignored cancellation", extra={"task": task.get_name()})
         self._tasks.clear()
         if self.grpc_server is not None:
             await self.grpc_server.stop(grace=2)
