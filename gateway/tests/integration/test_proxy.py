@@ -328,3 +328,42 @@ async def test_a_service_answering_garbage_is_502(
     resp = await client.get("/api/v1/broken/anything", headers=headers)
     assert resp.status_code == 502
     assert resp.headers["content-type"].startswith("application/problem+json")
+
+
+@pytest.fixture
+async def forgetful_server() -> AsyncIterator[tuple[str, list[int]]]:
+    """Answers the first request on each connection with keep-alive, then drops the connection
+    as the second request arrives, like a service restarted under a pooled connection."""
+    connections: list[int] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(len(connections) + 1)
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok")
+        await writer.drain()
+        await reader.readuntil(b"\r\n\r\n")  # the next request on the pooled connection...
+        writer.close()  # ...is dropped unanswered
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}", connections
+    server.close()
+
+
+async def test_a_get_on_a_pooled_connection_the_service_dropped_is_tried_once_more(
+    client: httpx.AsyncClient,
+    as_user: AsUser,
+    forgetful_server: tuple[str, list[int]],
+    extra_upstream: Callable[..., None],
+) -> None:
+    url, connections = forgetful_server
+    extra_upstream("forgetful", url)
+    headers = await as_user()
+
+    first = await client.get("/api/v1/forgetful/a", headers=headers)
+    second = await client.get("/api/v1/forgetful/b", headers=headers)
+
+    assert (first.status_code, first.text) == (200, "ok")
+    assert (second.status_code, second.text) == (200, "ok"), second.text
+    # aiohttp retries an idempotent request once on a fresh connection when a pooled one dies.
+    assert connections == [1, 2]
