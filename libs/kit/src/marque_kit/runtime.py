@@ -147,8 +147,11 @@ class Runtime:
         self._tasks.clear()
         if self.grpc_server is not None:
             await self.grpc_server.stop(grace=2)
-        await self.broker.close()
-        await self.db.dispose()
+        for name, closing in (("broker", self.broker.close), ("database", self.db.dispose)):
+            try:
+                await asyncio.wait_for(closing(), STOP_GRACE_SECONDS)
+            except Exception:
+                log.warning("could not close cleanly", exc_info=True, extra={"resource": name})
 
     @contextlib.asynccontextmanager
     async def lifespan(self, app: FastAPI) -> AsyncIterator[None]:
