@@ -29,26 +29,13 @@ from marque_gateway.edge.body import read_body, replaying
 from marque_gateway.models import IdempotencyRecord
 from marque_gateway.sealing import seal, unseal
 from marque_kit.db import Database
-from marque_kit.errors import Conflict, DomainError, IdempotencyMismatch
+from marque_kit.errors import Conflict, IdempotencyMismatch
+from marque_kit.http.idempotency import read_idempotency_key
 
 HEADER = "idempotency-key"
 REPLAYED = (b"idempotent-replayed", b"true")
-MAX_KEY_LENGTH = 200
 
 table: Any = IdempotencyRecord.__table__  # type: ignore[attr-defined]
-
-
-def read_key(value: str) -> str:
-    """The key from the header (a structured-field string `"abc"` or a plain token), or 400."""
-    key = value.strip()
-    if len(key) >= 2 and key[0] == key[-1] == '"':
-        key = key[1:-1]
-    if not key or len(key) > MAX_KEY_LENGTH:
-        raise DomainError(
-            f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters; a UUID is a good choice.",
-            errors=[{"field": "Idempotency-Key", "location": "header", "message": "bad length"}],
-        )
-    return key
 
 
 def fingerprint(method: str, path: str, query: bytes, body: bytes) -> str:
@@ -209,7 +196,7 @@ async def run_idempotent(
 ) -> None:
     """Run one POST under its Idempotency-Key (see the module docstring). `receive` must already
     be limited to max_body_bytes. DomainErrors (400/409/422) are raised before anything is sent."""
-    key = read_key(raw_key)
+    key = read_idempotency_key(raw_key)
     body = await read_body(receive)
     request_hash = fingerprint(scope["method"], scope["path"], scope.get("query_string", b""), body)
     stored = await claim(

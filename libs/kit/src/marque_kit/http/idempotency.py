@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from marque_kit.auth import Principal
-from marque_kit.errors import IdempotencyMismatch, InvalidInput
+from marque_kit.errors import DomainError, IdempotencyMismatch
 from marque_kit.http.principal import CurrentPrincipal
 from marque_kit.tables import idempotency_keys
 
@@ -178,19 +178,23 @@ async def purge_idempotency_keys(session: AsyncSession, *, older_than: timedelta
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+def read_idempotency_key(value: str) -> str:
+    """The key from the header, or a 400 naming the rule. The draft sends it as a structured-field
+    string (`"abc"`); plain tokens work too. Used by services and by the gateway's edge."""
+    key = value.strip()
+    if len(key) >= 2 and key[0] == key[-1] == '"':
+        key = key[1:-1]
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise DomainError(
+            f"{HEADER} must be 1 to {MAX_KEY_LENGTH} characters; a UUID is a good choice.",
+            errors=[{"field": HEADER, "location": "header", "message": "bad length"}],
+        )
+    return key
+
+
 async def idempotency(request: Request, principal: CurrentPrincipal) -> Idempotency:
     key = request.headers.get(HEADER)
-    if key is not None:
-        key = key.strip()
-        # The draft sends the key as a structured-field string: "abc"; plain tokens work too.
-        if len(key) >= 2 and key[0] == key[-1] == '"':
-            key = key[1:-1]
-        if not key or len(key) > MAX_KEY_LENGTH:
-            raise InvalidInput(
-                f"{HEADER} must be 1 to {MAX_KEY_LENGTH} characters; a UUID is a good choice.",
-                errors=[{"field": HEADER, "location": "header", "message": "bad length"}],
-            )
-    return Idempotency(request, principal, key)
+    return Idempotency(request, principal, None if key is None else read_idempotency_key(key))
 
 
 IdempotencyDep = Annotated[Idempotency, Depends(idempotency)]
