@@ -136,6 +136,8 @@ def gateway_settings(
         upstreams={"inventory": inventory_upstream.url},
         grpc_upstreams={"inventory": inventory_upstream.grpc_target},
         argon2_memory_kib=8192,
+        # Every test signs in from the same address; test_rate_limits tightens this itself.
+        login_rate_limit_per_minute=100_000,
         argon2_time_cost=1,
         webhook_backoff_base_seconds=0.2,
         webhook_backoff_max_seconds=1.0,

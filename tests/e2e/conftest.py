@@ -203,7 +203,18 @@ async def bj01_manager(
         )
         assert created.status_code == 201, created.text
     who = caller(internal_secret, stores=("BJ01",), roles=("store_manager",), sub="bj01-manager")
-    return await signed_in(gateway_service, "bj.manager.e2e", who, password)
+    first = await signed_in(gateway_service, "bj.manager.e2e", who, password)
+    # The password HQ set is temporary: the first thing its owner can (and must) do is change it.
+    async with httpx.AsyncClient(base_url=gateway_service.base_url, timeout=15) as client:
+        refused = await client.get("/api/v1/inventory/catalog/stores", headers=first.headers)
+        assert refused.status_code == 403, refused.text
+        changed = await client.post(
+            "/auth/password",
+            headers=first.headers,
+            json={"current_password": password, "new_password": password + "-mine"},
+        )
+        assert changed.status_code == 200, changed.text
+    return Caller(who.token, changed.json()["access_token"])
 
 
 @pytest.fixture

@@ -55,6 +55,8 @@ class GatewaySettings(ServiceSettings):
     max_body_bytes: int = 10 * 1024 * 1024
     cors_origins: list[str] = ["http://127.0.0.1:5173", "http://localhost:5173"]
     user_rate_limit_per_minute: int = 600
+    # Sign-in attempts per client IP and minute (password guessing across many usernames).
+    login_rate_limit_per_minute: int = 30
     default_key_rate_limit_per_minute: int = 120
     idempotency_lock_seconds: int = 60
     # Partner keys: after a rotation the old key keeps working this long (0: it stops at once).

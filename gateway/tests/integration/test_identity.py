@@ -687,3 +687,26 @@ async def test_an_untampered_token_passes(
     assert (
         await client.get("/api/v1/group/me", headers={"Authorization": f"Bearer {token}"})
     ).status_code == 200
+
+
+async def test_a_temporary_password_opens_nothing_but_the_password_change(
+    client: httpx.AsyncClient, staff_user: MakeUser, login: Login
+) -> None:
+    user = await staff_user(roles=("inventory_clerk",), must_change_password=True)
+    tokens = await login(user.username)
+    assert tokens["must_change_password"] is True
+    headers = tokens["headers"]
+
+    refused = await client.get("/api/v1/inventory/catalog/stores", headers=headers)
+    assert "POST /auth/password" in assert_problem(refused, 403)["detail"]
+    assert_problem(await client.get("/api/v1/group/users", headers=headers), 403)
+    assert (await client.get("/api/v1/group/me", headers=headers)).status_code == 200
+
+    changed = await client.post(
+        "/auth/password",
+        json={"current_password": STAFF_PASSWORD, "new_password": "My-own-choice-2026"},
+        headers=headers,
+    )
+    assert changed.status_code == 200, changed.text
+    fresh = {"Authorization": f"Bearer {changed.json()['access_token']}"}
+    assert (await client.get("/api/v1/inventory/catalog/stores", headers=fresh)).status_code == 200

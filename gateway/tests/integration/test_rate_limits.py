@@ -134,3 +134,29 @@ async def test_the_gauge_drops_when_redis_answers_again(
     assert resp.status_code == 200
     assert REGISTRY.get_sample_value("marque_gateway_rate_limit_degraded") == 0
     assert limiter.degraded is False
+
+
+@pytest.fixture(scope="module")
+async def tight_sign_in(gateway_settings: GatewaySettings) -> AsyncIterator[FastAPI]:
+    """A gateway allowing 3 sign-in attempts per client address and minute."""
+    settings = gateway_settings.model_copy(update={"login_rate_limit_per_minute": 3})
+    app = create_app(settings)
+    async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30):
+        yield app
+
+
+async def test_password_guessing_from_one_address_is_slowed_down(
+    tight_sign_in: FastAPI,
+) -> None:
+    transport = httpx.ASGITransport(app=tight_sign_in, client=("198.51.100.77", 50002))
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as guesser:
+        statuses = []
+        for n in range(4):  # a different username each time: lock-out alone would not see it
+            resp = await guesser.post(
+                "/auth/token",
+                data={"grant_type": "password", "username": f"guess{n}", "password": "x" * 12},
+            )
+            statuses.append(resp.status_code)
+    assert statuses == [401, 401, 401, 429]
+    assert "sign-in attempts" in resp.json()["detail"]
+    assert 1 <= int(resp.headers["retry-after"]) <= 60

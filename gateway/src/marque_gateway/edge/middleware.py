@@ -28,7 +28,7 @@ from marque_gateway.edge.idempotency import run_idempotent
 from marque_gateway.edge.ratelimit import RateLimiter, limit_for
 from marque_gateway.gateway import Gateway
 from marque_kit.context import principal_var, request_id_var
-from marque_kit.errors import DomainError
+from marque_kit.errors import DomainError, Forbidden
 from marque_kit.http.problems import domain_problem
 
 PUBLIC_PATHS = frozenset(
@@ -44,6 +44,13 @@ PUBLIC_PATHS = frozenset(
     }
 )
 LOGIN_PATH = "/auth/token"
+# A user holding a temporary password (new account, admin reset) may only do this until they
+# change it (POST /auth/password answers a fresh token without the mark).
+OPEN_BEFORE_PASSWORD_CHANGE = frozenset({"/auth/password", "/auth/logout", "/api/v1/group/me"})
+PASSWORD_CHANGE_FIRST = Forbidden(
+    "Your password is temporary: choose your own with POST /auth/password "
+    "(current_password, new_password) before doing anything else."
+)
 
 
 def is_public(path: str) -> bool:
@@ -67,6 +74,7 @@ class EdgeMiddleware:
         self.max_body = settings.max_body_bytes
         self.user_limit = settings.user_rate_limit_per_minute
         self.default_key_limit = settings.default_key_rate_limit_per_minute
+        self.login_limit = settings.login_rate_limit_per_minute
         self.limiter: RateLimiter = gateway.extras.get("rate_limiter") or RateLimiter(
             gateway.redis, prefix=settings.redis_prefix
         )
@@ -143,6 +151,16 @@ class EdgeMiddleware:
         # 2. authentication
         if is_public(path):
             if path == LOGIN_PATH and method == "POST":
+                ip = audit.client_ip(scope, self.gateway.settings.trusted_proxies)
+                decision = await self.limiter.hit(f"signin:{ip}", self.login_limit)
+                send = _with_headers(send, decision.headers())
+                if not decision.allowed:
+                    why = (
+                        f"Too many sign-in attempts from your address; wait "
+                        f"{decision.reset_seconds} s and try again."
+                    )
+                    await answer_problem(decision.refusal(why), scope, receive, send)
+                    return
                 raw = await body.read_body(receive)
                 trace.actor_name = audit.login_username(raw)
                 receive = body.replaying(raw, receive)
@@ -156,6 +174,9 @@ class EdgeMiddleware:
         trace.principal = principal
         scope.setdefault("state", {})["principal"] = principal
         principal_var.set(principal.label())
+        if principal.claims.get("mcp") and path not in OPEN_BEFORE_PASSWORD_CHANGE:
+            await answer_problem(PASSWORD_CHANGE_FIRST, scope, receive, send)
+            return
 
         # 3. rate limit
         limit = limit_for(

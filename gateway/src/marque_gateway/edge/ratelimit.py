@@ -73,9 +73,10 @@ class Decision:
             (b"ratelimit-reset", str(self.reset_seconds).encode()),
         ]
 
-    def refusal(self) -> TooManyRequests:
+    def refusal(self, detail: str | None = None) -> TooManyRequests:
         return TooManyRequests(
-            f"You have used all {self.limit} requests of this minute; retry in "
+            detail
+            or f"You have used all {self.limit} requests of this minute; retry in "
             f"{self.reset_seconds} s. Ask Marque HQ for a higher limit if you need one.",
             limit=self.limit,
             retry_after_seconds=self.reset_seconds,

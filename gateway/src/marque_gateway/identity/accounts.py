@@ -141,6 +141,7 @@ async def _issue_pair(
         stores=user.stores,
         settings=settings,
         now=now.timestamp(),
+        must_change_password=user.must_change_password,
     )
     return TokenPair(
         access_token=access,

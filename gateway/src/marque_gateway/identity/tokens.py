@@ -32,8 +32,10 @@ def issue_access_token(
     stores: Sequence[str],
     settings: GatewaySettings,
     now: float | None = None,
+    must_change_password: bool = False,
 ) -> tuple[str, int]:
-    """A signed access token and its lifetime in seconds."""
+    """A signed access token and its lifetime in seconds. A token of a user who must change
+    their password first (`mcp`) opens only the password change, `/me` and sign-out."""
     issued = int(now if now is not None else time.time())
     ttl = settings.access_token_ttl_seconds
     claims = {
@@ -47,6 +49,8 @@ def issue_access_token(
         "exp": issued + ttl,
         "jti": uuid.uuid4().hex,
     }
+    if must_change_password:
+        claims["mcp"] = True
     token = jwt.encode(
         claims, settings.jwt_secret, algorithm=ALGORITHM, headers={"typ": TOKEN_TYPE}
     )
