@@ -15,6 +15,7 @@ from fastapi import Depends, Request
 from marque_gateway.gateway import Gateway, get_gateway
 from marque_kit.auth import Principal
 from marque_kit.errors import Unauthenticated
+from marque_kit.http import require_scope
 
 GatewayDep = Annotated[Gateway, Depends(get_gateway)]
 
@@ -30,12 +31,5 @@ Caller = Annotated[Principal, Depends(caller)]
 
 
 def require(permission: str) -> Callable[..., Awaitable[Principal]]:
-    """The caller, or 403 naming the missing permission."""
-
-    async def caller_with_permission(principal: Caller) -> Principal:
-        principal.require(permission)
-        return principal
-
-    caller_with_permission.__name__ = f"require[{permission}]"
-    caller_with_permission.marque_permission = permission  # type: ignore[attr-defined]
-    return caller_with_permission
+    """The caller, or 403 naming the missing permission (declared in OpenAPI, as in services)."""
+    return require_scope(permission, principal_from=caller)

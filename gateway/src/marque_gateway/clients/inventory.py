@@ -14,7 +14,7 @@ from marque.inventory.v1 import inventory_pb2 as inv
 from marque.inventory.v1 import inventory_service_pb2 as svc
 from marque.inventory.v1.inventory_service_pb2_grpc import InventoryServiceStub
 from marque_kit.auth import METADATA_KEY
-from marque_kit.rpc import raise_for_status
+from marque_kit.rpc import domain_errors
 
 _STATUS_PREFIX = "VEHICLE_STATUS_"
 
@@ -77,14 +77,12 @@ class InventoryClient:
         self.timeout = timeout
 
     async def vehicle_stock_summary(self, store_id: str) -> VehicleStockSummary:
-        try:
+        with domain_errors():
             answer: svc.GetVehicleStockSummaryResponse = await self.stub.GetVehicleStockSummary(
                 svc.GetVehicleStockSummaryRequest(store_id=store_id),
                 metadata=self.metadata,
                 timeout=self.timeout,
             )
-        except grpc.aio.AioRpcError as exc:
-            raise_for_status(exc)
         counts = {
             _status_name(v): 0
             for v in inv.VehicleStatus.values()
@@ -107,14 +105,12 @@ class InventoryClient:
         )
 
     async def parts_stock_summary(self, store_id: str) -> PartsStockSummary:
-        try:
+        with domain_errors():
             answer: svc.GetPartsStockSummaryResponse = await self.stub.GetPartsStockSummary(
                 svc.GetPartsStockSummaryRequest(store_id=store_id),
                 metadata=self.metadata,
                 timeout=self.timeout,
             )
-        except grpc.aio.AioRpcError as exc:
-            raise_for_status(exc)
         return PartsStockSummary(
             sku_count=answer.sku_count,
             stock_value_fen=answer.stock_value.amount_fen,

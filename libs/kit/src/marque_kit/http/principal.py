@@ -25,14 +25,19 @@ async def current_principal(request: Request) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-def require_scope(scope: str) -> Callable[..., Awaitable[Principal]]:
-    """Dependency factory: the verified principal, or 403 when it lacks `scope`.
+def require_scope(
+    scope: str,
+    *,
+    principal_from: Callable[..., Awaitable[Principal]] = current_principal,
+) -> Callable[..., Awaitable[Principal]]:
+    """Dependency factory: the caller, or 403 when it lacks `scope`.
 
     `principal: Annotated[Principal, Depends(require_scope("crm.leads:create"))]`
-    or `dependencies=[Depends(require_scope("crm.leads:read"))]` on a router.
+    or `dependencies=[Depends(require_scope("crm.leads:read"))]` on a router. Services take the
+    caller from the signed internal principal; the gateway passes its own `principal_from`.
     """
 
-    async def principal_with_scope(principal: CurrentPrincipal) -> Principal:
+    async def principal_with_scope(principal: Principal = Depends(principal_from)) -> Principal:
         principal.require(scope)
         return principal
 
