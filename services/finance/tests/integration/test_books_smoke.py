@@ -1,4 +1,4 @@
-"""The ledger's door: balance rule, duplicate source, closed period, immutability (real PostgreSQL)."""
+"""The ledger's door: balance rule, duplicate source, closed period, immutability."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ async def test_posts_once_and_refuses_unbalanced(finance: Finance) -> None:
         lines=(debit(INVENTORY_NEW_VEHICLES, 100), credit(AP_OEM, 99)),
     )
     async with finance.uow() as uow:
-        with pytest.raises(UnbalancedEntry, match="differ by 0.01"):
+        with pytest.raises(UnbalancedEntry, match=r"differ by 0\.01"):
             await books.post(uow.session, bad)
 
 

@@ -1,4 +1,4 @@
-"""The group's chart of accounts template (会计科目表), after the Chinese enterprise accounting codes.
+"""The group's chart of accounts template (会计科目表), after China's enterprise accounting codes.
 
 Every store gets a copy when its books open; a store may add accounts of its own under these
 (e.g. `6602.20` for a local expense), but never removes or renames a template account.

@@ -41,12 +41,32 @@ class Line:
         return self.debit - self.credit
 
 
-def debit(account: str, amount: int, **dims: str) -> Line:
-    return Line(account=account, debit=amount, **dims)
+def debit(
+    account: str,
+    amount: int,
+    *,
+    business_line: str = "",
+    model_code: str = "",
+    vin: str = "",
+    counterparty_store: str = "",
+    party: str = "",
+    memo: str = "",
+) -> Line:
+    return Line(account, amount, 0, business_line, model_code, vin, counterparty_store, party, memo)
 
 
-def credit(account: str, amount: int, **dims: str) -> Line:
-    return Line(account=account, credit=amount, **dims)
+def credit(
+    account: str,
+    amount: int,
+    *,
+    business_line: str = "",
+    model_code: str = "",
+    vin: str = "",
+    counterparty_store: str = "",
+    party: str = "",
+    memo: str = "",
+) -> Line:
+    return Line(account, 0, amount, business_line, model_code, vin, counterparty_store, party, memo)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ def round_half_up(value: Fraction) -> int:
 
 
 def require_fen(value: object, field: str, *, positive: bool = False) -> int:
-    """A whole, non-negative (or positive) number of fen; floats are refused because they lose fen."""
+    """A whole, non-negative (or positive) number of fen; floats are refused: they lose fen."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInput(
             f"{field} must be a whole number of fen, not {value!r}.",
