@@ -283,3 +283,29 @@ async def reverse(
     if posted is None:
         raise Conflict(f"Entry {entry.number} has already been reversed.")
     return posted
+
+
+async def balance(
+    session: AsyncSession,
+    account_code: str,
+    *,
+    store_ids: tuple[str, ...] | None,
+    up_to_period: str | None = None,
+) -> int:
+    """Debits minus credits on an account and its sub-accounts, in the given stores (None: all)."""
+    clauses = ["(account_code = :code OR account_code LIKE :children)"]
+    params: dict[str, object] = {"code": account_code, "children": account_code + ".%"}
+    if store_ids is not None:
+        clauses.append("store_id = ANY(:stores)")
+        params["stores"] = list(store_ids)
+    if up_to_period:
+        clauses.append("period <= :period")
+        params["period"] = up_to_period
+    result = await session.execute(
+        text(
+            "SELECT COALESCE(SUM(debit_fen - credit_fen), 0) FROM journal_lines WHERE "
+            + " AND ".join(clauses)
+        ),
+        params,
+    )
+    return int(result.scalar_one())
