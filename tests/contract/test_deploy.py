@@ -489,6 +489,15 @@ def test_production_network_policies_admit_only_real_callers() -> None:
     assert ingress_ports_from(ingress, {"app": "aftersales"}) == {GRPC_PORT}
     assert ingress_ports_from(ingress, {"app": "reporting"}) == set()
 
+    # Finance: RecordReceipt from sales and aftersales; reporting learns only from its events.
+    finance = named(docs, "Deployment", "finance")
+    ingress = policies_for(docs, finance["spec"]["template"]["metadata"]["labels"], "Ingress")
+    assert ingress_ports_from(ingress, {"app": "gateway"}) == {HTTP_PORT, GRPC_PORT}
+    assert ingress_ports_from(ingress, {"app": "sales"}) == {GRPC_PORT}
+    assert ingress_ports_from(ingress, {"app": "aftersales"}) == {GRPC_PORT}
+    assert ingress_ports_from(ingress, {"app": "reporting"}) == set()
+    assert ingress_ports_from(ingress, {"app": "inventory"}) == set()
+
     # Every Marque pod, the migration Jobs included, may resolve names and reach its datastores.
     for workload in [*of_kind(docs, "Deployment"), *of_kind(docs, "Job")]:
         labels = workload["spec"]["template"]["metadata"]["labels"]
@@ -664,15 +673,38 @@ def test_compose_migrates_before_serving(compose: Doc, service: str) -> None:
         ).exists()
 
 
+# Local ports (DESIGN.md §10): HTTP 810n, gRPC 910n.
+LOCAL_N = {"crm": 1, "inventory": 2, "sales": 3, "aftersales": 4, "finance": 5, "reporting": 6}
+
+
 def test_compose_ports_follow_design(compose: Doc) -> None:
-    local = {"crm": 1, "inventory": 2, "sales": 3, "aftersales": 4, "finance": 5, "reporting": 6}
     for service in base_services():
         ports = compose["services"][service]["ports"]
         if service == GATEWAY:
             assert ports == [f"8080:{HTTP_PORT}"]
             continue
-        n = local[service]
+        n = LOCAL_N[service]
         assert sorted(ports) == sorted([f"810{n}:{HTTP_PORT}", f"910{n}:{GRPC_PORT}"])
+
+
+def test_gateway_defaults_route_to_every_service_on_its_local_port(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`marque up` runs each service on its settings' default ports (DESIGN.md §10); the gateway's
+    defaults must name every deployed service there."""
+    for key in [k for k in os.environ if k.startswith("MARQUE_")]:
+        monkeypatch.delenv(key)
+    gateway = settings_class(GATEWAY)()
+    assert gateway.http_port == 8080
+    upstreams, grpc_upstreams = gateway.upstreams, gateway.grpc_upstreams  # type: ignore[attr-defined]
+    routed = set(base_services()) - {GATEWAY}
+    assert set(upstreams) == set(grpc_upstreams) == routed
+    for service in routed:
+        settings = settings_class(service)()
+        n = LOCAL_N[service]
+        assert (settings.http_port, settings.grpc_port) == (8100 + n, 9100 + n), service
+        assert upstreams[service] == f"http://127.0.0.1:{settings.http_port}"
+        assert grpc_upstreams[service] == f"127.0.0.1:{settings.grpc_port}"
 
 
 @pytest.mark.parametrize("service", base_services())

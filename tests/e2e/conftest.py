@@ -1,9 +1,10 @@
-"""End-to-end fixtures: the whole suite as real processes (inventory, then the gateway in front of
-it), a broker tap, and callers who sign in through the gateway.
+"""End-to-end fixtures: the whole suite as real processes (finance, inventory, then the gateway in
+front of them), broker taps, and callers who sign in through the gateway.
 
 Each database is this run's own (`make_database`), migrated and seeded with the demo data before
 its process starts; broker names and Redis keys carry this run's namespace. Journeys talk HTTP to
-the gateway only, as a client would; gRPC calls go to inventory, as another service would.
+the gateway only, as a client would; gRPC calls go to inventory and finance, as another service
+would.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import json
 import os
 import secrets
 import subprocess
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import grpc
 import httpx
@@ -29,13 +30,18 @@ from e2e_support import (
     sign_in,
 )
 
+from marque.finance.v1.finance_service_pb2_grpc import FinanceServiceStub
 from marque.inventory.v1.inventory_service_pb2_grpc import InventoryServiceStub
+from marque_kit.broker import Broker
 from marque_kit.migrations import upgrade
 from marque_kit.rpc import client_channel
 
 INVENTORY_DIR = REPO / "services" / "inventory"
+FINANCE_DIR = REPO / "services" / "finance"
 GATEWAY_DIR = REPO / "gateway"
 DEMO_PASSWORD = "marque-demo-2026"
+# Producers whose events finance books (its `finance.from.<producer>` queues).
+FINANCE_CONSUMES = ("inventory",)
 
 
 @pytest.fixture(scope="session")
@@ -59,14 +65,90 @@ async def event_tap(marque_amqp_url: str, e2e_namespace: str) -> AsyncIterator[E
 
 
 @pytest.fixture(scope="session")
+async def finance_events(marque_amqp_url: str, e2e_namespace: str) -> AsyncIterator[EventTap]:
+    """Every event finance publishes (`finance.invoice.*`, `finance.payment.*`, ...), bound
+    before finance starts."""
+    tap = await EventTap.start(marque_amqp_url, f"{e2e_namespace}marque.finance")
+    yield tap
+    await tap.close()
+
+
+@pytest.fixture(scope="session")
+def finance_service(
+    make_database: Callable[[str], str],
+    marque_amqp_url: str,
+    e2e_namespace: str,
+    internal_secret: str,
+    finance_events: EventTap,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[ServiceProcess]:
+    """`marque serve finance` on its own database, started before inventory so that its queues
+    exist when inventory publishes its first events (`finance_ready`)."""
+    url = make_database("e2e_finance")
+    upgrade(FINANCE_DIR, url)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("MARQUE_")},
+        "MARQUE_ENV": "test",
+        "MARQUE_FINANCE_DATABASE_URL": url,
+        "MARQUE_FINANCE_HTTP_PORT": str(free_port()),
+        "MARQUE_FINANCE_GRPC_PORT": str(free_port()),
+        "MARQUE_AMQP_URL": marque_amqp_url,
+        "MARQUE_AMQP_NAMESPACE": e2e_namespace,
+        "MARQUE_INTERNAL_SECRET": internal_secret,
+        "MARQUE_FINANCE_RELAY_POLL_SECONDS": "0.5",
+        "MARQUE_FINANCE_RETRY_DELAYS": "[0.2, 0.5]",
+    }
+    service = ServiceProcess(
+        env=env,
+        http_port=int(env["MARQUE_FINANCE_HTTP_PORT"]),
+        grpc_port=int(env["MARQUE_FINANCE_GRPC_PORT"]),
+        log_path=tmp_path_factory.mktemp("e2e") / "finance.log",
+        service="finance",
+    )
+    service.start()
+    yield service
+    service.stop()
+
+
+@pytest.fixture(scope="session")
+async def finance_listening(
+    marque_amqp_url: str, e2e_namespace: str, finance_service: ServiceProcess
+) -> AsyncIterator[Callable[[str], Awaitable[None]]]:
+    """`await finance_listening("inventory")`: until finance consumes `finance.from.inventory`
+    (/readyz does not wait for consumers), so that nothing published from then on is missed."""
+    from marque_kit.testing.events import EventBus
+
+    broker = Broker(marque_amqp_url, e2e_namespace)
+    await broker.connect()
+
+    async def wait(producer: str) -> None:
+        await EventBus(broker).wait_for_intake(producer, consumer="finance")
+
+    yield wait
+    await broker.close()
+
+
+@pytest.fixture(scope="session")
+async def finance_ready(
+    finance_service: ServiceProcess, finance_listening: Callable[[str], Awaitable[None]]
+) -> ServiceProcess:
+    """Finance, consuming every producer it books from: nothing they publish later is missed."""
+    for producer in FINANCE_CONSUMES:
+        await finance_listening(producer)
+    return finance_service
+
+
+@pytest.fixture(scope="session")
 def inventory_service(
     make_database: Callable[[str], str],
     marque_amqp_url: str,
     e2e_namespace: str,
     internal_secret: str,
     event_tap: EventTap,
+    finance_ready: ServiceProcess,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[ServiceProcess]:
+    """Started once finance listens, so that finance books even the demo stock's events."""
     url = make_database("e2e_inventory")
     upgrade(INVENTORY_DIR, url)
     env = {
@@ -111,17 +193,21 @@ def gateway_service(
     marque_run_id: str,
     internal_secret: str,
     inventory_service: ServiceProcess,
+    finance_service: ServiceProcess,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[ServiceProcess]:
     url = make_database("e2e_gateway")
+    upstreams = {"inventory": inventory_service, "finance": finance_service}
     upgrade(GATEWAY_DIR, url)
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("MARQUE_")},
         "MARQUE_ENV": "test",
         "MARQUE_GATEWAY_DATABASE_URL": url,
         "MARQUE_GATEWAY_HTTP_PORT": str(free_port()),
-        "MARQUE_GATEWAY_UPSTREAMS": json.dumps({"inventory": inventory_service.base_url}),
-        "MARQUE_GATEWAY_GRPC_UPSTREAMS": json.dumps({"inventory": inventory_service.grpc_target}),
+        "MARQUE_GATEWAY_UPSTREAMS": json.dumps({n: s.base_url for n, s in upstreams.items()}),
+        "MARQUE_GATEWAY_GRPC_UPSTREAMS": json.dumps(
+            {n: s.grpc_target for n, s in upstreams.items()}
+        ),
         "MARQUE_REDIS_URL": marque_redis_url,
         "MARQUE_GATEWAY_REDIS_PREFIX": f"marque:{marque_run_id}:e2e:",
         "MARQUE_GATEWAY_WEBHOOK_POLL_SECONDS": "0.2",
@@ -147,6 +233,13 @@ def gateway_service(
 async def http(gateway_service: ServiceProcess) -> AsyncIterator[httpx.AsyncClient]:
     """The gateway at its public URL: every journey's HTTP goes through it."""
     async with httpx.AsyncClient(base_url=gateway_service.base_url, timeout=15) as client:
+        yield client
+
+
+@pytest.fixture
+async def direct_finance(finance_service: ServiceProcess) -> AsyncIterator[httpx.AsyncClient]:
+    """Finance's own port (no principal: it answers 401 to anyone who skips the gateway)."""
+    async with httpx.AsyncClient(base_url=finance_service.base_url, timeout=15) as client:
         yield client
 
 
@@ -237,3 +330,17 @@ def inventory_stub(
     grpc_channel: grpc.aio.Channel,
 ) -> InventoryServiceStub:
     return InventoryServiceStub(grpc_channel)
+
+
+@pytest.fixture
+async def finance_channel(finance_service: ServiceProcess) -> AsyncIterator[grpc.aio.Channel]:
+    channel = client_channel(finance_service.grpc_target, deadline_seconds=10)
+    yield channel
+    await channel.close(grace=None)
+
+
+@pytest.fixture
+def finance_stub(finance_channel: grpc.aio.Channel) -> FinanceServiceStub:
+    """GetBalance / GetInvoice / RecordReceipt, called as sales or aftersales would (pass a
+    caller's `metadata`)."""
+    return FinanceServiceStub(finance_channel)

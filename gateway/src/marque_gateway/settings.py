@@ -45,8 +45,11 @@ class GatewaySettings(ServiceSettings):
     principal_ttl_seconds: int = 60
 
     # Where each service answers: HTTP for routing, gRPC for composition.
-    upstreams: dict[str, str] = {"inventory": "http://127.0.0.1:8102"}
-    grpc_upstreams: dict[str, str] = {"inventory": "127.0.0.1:9102"}
+    upstreams: dict[str, str] = {
+        "inventory": "http://127.0.0.1:8102",
+        "finance": "http://127.0.0.1:8105",
+    }
+    grpc_upstreams: dict[str, str] = {"inventory": "127.0.0.1:9102", "finance": "127.0.0.1:9105"}
     upstream_connect_timeout_seconds: float = 2.0
     upstream_timeout_seconds: float = 30.0
     compose_deadline_seconds: float = 2.0
@@ -67,7 +70,10 @@ class GatewaySettings(ServiceSettings):
     # Partner webhooks.
     # Encrypts webhook signing secrets, and stored answers that carried a one-time secret, at rest.
     webhook_key: str = DEV_WEBHOOK_KEY
-    webhook_sources: list[str] = ["inventory"]  # producers whose events partners may receive
+    # Producers whose events partners may receive. Not finance (yet): ledger postings and expense
+    # claims are no partner's business, and a subscription is not checked against the key's read
+    # scopes (docs/decisions/0022-finance-behind-the-gateway.md).
+    webhook_sources: list[str] = ["inventory"]
     webhook_max_attempts: int = 8
     webhook_backoff_base_seconds: float = 10.0
     webhook_backoff_max_seconds: float = 3600.0
