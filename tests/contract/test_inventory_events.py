@@ -74,7 +74,7 @@ def load_fixture(path: Path) -> dict[str, Any]:
 
 
 def fixture_files() -> list[Path]:
-    return sorted(FIXTURES.glob("*.json"))
+    return sorted(FIXTURES.glob(TYPE_PREFIX + "*.json"))  # other producers have their own
 
 
 PRODUCED = build_events(variant=1)

@@ -560,7 +560,7 @@ async def test_demo_seed_is_idempotent_and_signs_in(
     client: httpx.AsyncClient, gateway_settings: GatewaySettings, gateway_app: FastAPI
 ) -> None:
     first = await demo.seed(gateway_settings)
-    assert first in ("11 demo users, 1 demo partner key", "(already loaded)")
+    assert first in ("12 demo users, 1 demo partner key", "(already loaded)")
     assert await demo.seed(gateway_settings) == "(already loaded)"
 
     for username, _, role, stores in demo.DEMO_USERS:

@@ -17,6 +17,9 @@ import pytest
 AsUser = Callable[..., Awaitable[dict[str, str]]]
 
 HQ = ("hq_admin", "hq_analyst")
+# HQ finance works in every store too, but only with finance and what finance reads (decision 0021).
+HQ_FINANCE = "hq_finance"
+EVERY_STORE = (*HQ, HQ_FINANCE)
 STORE_ROLES = (
     "store_manager",
     "sales_manager",
@@ -27,7 +30,7 @@ STORE_ROLES = (
     "inventory_clerk",
     "finance",
 )
-ROLES = HQ + STORE_ROLES
+ROLES = EVERY_STORE + STORE_ROLES
 
 # (method, path, allowed roles). POST bodies are empty on purpose: a role that may write gets a
 # 422 from validation, one that may not gets 403 before its body is even read.
@@ -35,14 +38,21 @@ MATRIX: list[tuple[str, str, set[str]]] = [
     (
         "GET",
         "/api/v1/inventory/vehicles?store_id=SH01&limit=1",
-        {*HQ, "store_manager", "sales_manager", "sales_consultant", "inventory_clerk", "finance"},
+        {
+            *EVERY_STORE,
+            "store_manager",
+            "sales_manager",
+            "sales_consultant",
+            "inventory_clerk",
+            "finance",
+        },
     ),
     ("POST", "/api/v1/inventory/vehicles", {"hq_admin", "store_manager", "inventory_clerk"}),
     (
         "GET",
         "/api/v1/inventory/stores/SH01/parts?limit=1",
         {
-            *HQ,
+            *EVERY_STORE,
             "store_manager",
             "service_advisor",
             "technician",
@@ -76,7 +86,14 @@ MATRIX: list[tuple[str, str, set[str]]] = [
     (
         "GET",
         "/api/v1/group/stores/SH01/stock-summary",
-        {*HQ, "store_manager", "sales_manager", "sales_consultant", "inventory_clerk", "finance"},
+        {
+            *EVERY_STORE,
+            "store_manager",
+            "sales_manager",
+            "sales_consultant",
+            "inventory_clerk",
+            "finance",
+        },
     ),
     ("GET", "/api/v1/group/users?limit=1", {*HQ, "store_manager"}),
     ("POST", "/api/v1/group/users", {"hq_admin"}),
@@ -93,7 +110,7 @@ PASSED_AUTHORISATION = {200, 201, 207, 422}
 async def test_each_role_reaches_exactly_what_it_is_for(
     client: httpx.AsyncClient, as_user: AsUser, role: str
 ) -> None:
-    stores = ("*",) if role in HQ else ("SH01",)
+    stores = ("*",) if role in EVERY_STORE else ("SH01",)
     headers = await as_user(roles=(role,), stores=stores)
     wrong: list[str] = []
     for method, path, allowed in MATRIX:

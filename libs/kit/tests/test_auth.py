@@ -245,3 +245,29 @@ def test_managers_are_managers_only_of_stores_they_see() -> None:
     assert sales_manager.is_manager_of("SH01")
     assert not CONSULTANT.is_manager_of("SH01")
     assert HQ.is_manager_of("BJ01")
+
+
+def test_hq_finance_keeps_every_stores_books_and_administers_nothing() -> None:
+    hq_finance = Principal(subject="u-8", roles=("hq_finance",), stores=("*",))
+    for scope in (
+        "finance.expenses:approve",
+        "finance.periods:reopen",
+        "reporting.kpis:read",
+        "inventory.vehicles:read",
+        "pii:read",
+    ):
+        assert hq_finance.can(scope), scope
+    for scope in (
+        "inventory.vehicles:write",
+        "group.users:read",
+        "group.keys:read",
+        "crm.leads:read",
+    ):
+        assert not hq_finance.can(scope), scope
+
+
+def test_staff_file_their_own_expense_claims_but_do_not_approve_them() -> None:
+    for role in ("sales_consultant", "service_advisor", "technician", "parts_clerk"):
+        staff = Principal(subject="u-9", roles=(role,), stores=("SH01",))
+        assert staff.can("finance.expenses:write") and staff.can("finance.expenses:read"), role
+        assert not staff.can("finance.expenses:approve") and not staff.can("finance.invoices:read")

@@ -24,7 +24,7 @@ router = APIRouter(prefix="/api/v1/group/users", tags=["group: users"])
 Reader = Annotated[Principal, Depends(require("group.users:read"))]
 Writer = Annotated[Principal, Depends(require("group.users:write"))]
 
-_ROLES_HELP = 'Roles from the permission table; hq_admin/hq_analyst need stores ["*"].'
+_ROLES_HELP = 'Roles from the permission table; hq_admin/hq_analyst/hq_finance need stores ["*"].'
 
 
 class UserIn(BaseModel):

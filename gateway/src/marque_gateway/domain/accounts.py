@@ -4,7 +4,8 @@ lock-out after repeated failed sign-ins.
 Roles and stores
 - every role must be one of the roles in `marque_kit.permissions.ROLES`, and `partner` is not a
   staff role (partners sign in with API keys);
-- HQ roles (`hq_admin`, `hq_analyst`) work across the group: their stores are exactly `["*"]`;
+- HQ roles (`hq_admin`, `hq_analyst`, `hq_finance`) work across the group: their stores are
+  exactly `["*"]`;
 - store roles work in named stores: at least one, and never `*`;
 - so an HQ role and a store role cannot be held together;
 - someone who is not HQ may only hand out store roles in their own stores.
@@ -26,7 +27,7 @@ from marque_kit.errors import Forbidden, InvalidInput
 from marque_kit.permissions import ROLES
 
 ALL_STORES = "*"
-HQ_ROLES = frozenset({"hq_admin", "hq_analyst"})
+HQ_ROLES = frozenset({"hq_admin", "hq_analyst", "hq_finance"})
 NON_STAFF_ROLES = frozenset({"partner"})
 STAFF_ROLES = tuple(role for role in ROLES if role not in NON_STAFF_ROLES)
 STORE_ROLES = tuple(role for role in STAFF_ROLES if role not in HQ_ROLES)
@@ -106,8 +107,8 @@ def check_assignment(roles: Iterable[str], stores: Iterable[str]) -> Assignment:
     if ALL_STORES in store_list:
         raise _invalid(
             "stores",
-            '"*" (every store) is only for hq_admin and hq_analyst; name the stores this person '
-            "works in, e.g. SH01.",
+            '"*" (every store) is only for hq_admin, hq_analyst and hq_finance; name the stores '
+            "this person works in, e.g. SH01.",
         )
     if not store_list:
         raise _invalid(
@@ -129,7 +130,7 @@ def check_granter(
     if granter_is_hq:
         return
     if assignment.is_hq:
-        raise Forbidden("Only HQ can grant the hq_admin or hq_analyst role.")
+        raise Forbidden("Only HQ can grant the HQ roles (hq_admin, hq_analyst, hq_finance).")
     outside = sorted(set(assignment.stores) - set(granter_stores))
     if outside:
         raise Forbidden(

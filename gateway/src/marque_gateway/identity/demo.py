@@ -1,6 +1,6 @@
 """Demo staff and a demo partner key for local use (`marque seed`, `marque up`), idempotently.
 
-One user per staff role in the demo group's Shanghai store (SH01), the two HQ roles, and a
+One user per staff role in the demo group's Shanghai store (SH01), the three HQ roles, and a
 second store manager in Hangzhou (HZ01), all with the password `marque-demo-2026`. One partner
 key, `demo-autohome`, whose raw key is fixed so that the README can show it. Every row is marked
 `is_demo`: production refuses to sign them in, and this seed refuses to run there at all.
@@ -26,6 +26,7 @@ DEMO_PASSWORD = "marque-demo-2026"
 DEMO_USERS: list[tuple[str, str, str, list[str]]] = [
     ("hq.admin", "周敏 Zhou Min (HQ admin)", "hq_admin", ["*"]),
     ("hq.analyst", "陈静 Chen Jing (HQ analyst)", "hq_analyst", ["*"]),
+    ("hq.finance", "钱芳 Qian Fang (HQ finance)", "hq_finance", ["*"]),
     ("sh.manager", "王强 Wang Qiang (Shanghai store manager)", "store_manager", ["SH01"]),
     ("sh.sales.manager", "李娜 Li Na (Shanghai sales manager)", "sales_manager", ["SH01"]),
     ("sh.consultant", "张伟 Zhang Wei (Shanghai sales consultant)", "sales_consultant", ["SH01"]),

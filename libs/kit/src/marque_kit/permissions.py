@@ -14,6 +14,10 @@ from __future__ import annotations
 ROLES: dict[str, str] = {
     "hq_admin": "Group HQ administrator: every store, every action, users and partner keys",
     "hq_analyst": "Group HQ analyst: reads every store, changes nothing",
+    "hq_finance": (
+        "Group HQ finance: every store's books and reports, approves large expense claims, "
+        "reopens closed periods"
+    ),
     "store_manager": "Store manager (店总): everything in their stores",
     "sales_manager": "Sales manager: leads, quotes, orders, discount approvals, vehicle stock",
     "sales_consultant": "Sales consultant (销售顾问): own leads and customers, quotes, orders",
@@ -28,6 +32,17 @@ ROLES: dict[str, str] = {
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "hq_admin": frozenset({"*"}),
     "hq_analyst": frozenset({"*:read"}),
+    "hq_finance": frozenset(
+        {
+            "finance.*",
+            "reporting.*:read",
+            "inventory.vehicles:read",
+            "inventory.parts:read",
+            "sales.orders:read",
+            "aftersales.repair_orders:read",
+            "pii:read",
+        }
+    ),
     "store_manager": frozenset(
         {
             "inventory.*",
@@ -51,6 +66,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "sales.*",
             "reporting.*:read",
             "pii:read",
+            # Their own expense claims (报销): file, submit, read.
+            "finance.expenses:read",
+            "finance.expenses:write",
         }
     ),
     "sales_consultant": frozenset(
@@ -64,6 +82,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "crm.tasks:*",
             "sales.quotes:*",
             "sales.orders:*",
+            # Their own expense claims (报销): file, submit, read.
+            "finance.expenses:read",
+            "finance.expenses:write",
         }
     ),
     "service_advisor": frozenset(
@@ -74,6 +95,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "inventory.catalog:read",
             "crm.customers:read",
             "crm.customers:write",
+            # Their own expense claims (报销): file, submit, read.
+            "finance.expenses:read",
+            "finance.expenses:write",
         }
     ),
     "technician": frozenset(
@@ -82,6 +106,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "aftersales.repair_orders:work",
             "inventory.parts:read",
             "inventory.catalog:read",
+            # Their own expense claims (报销): file, submit, read.
+            "finance.expenses:read",
+            "finance.expenses:write",
         }
     ),
     "parts_clerk": frozenset(
@@ -90,6 +117,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "inventory.catalog:read",
             "inventory.transfers:read",
             "inventory.transfers:write",
+            # Their own expense claims (报销): file, submit, read.
+            "finance.expenses:read",
+            "finance.expenses:write",
         }
     ),
     "inventory_clerk": frozenset(
@@ -100,6 +130,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "inventory.transfers:read",
             "inventory.transfers:write",
             "inventory.safety_stock:write",
+            # Their own expense claims (报销): file, submit, read.
+            "finance.expenses:read",
+            "finance.expenses:write",
         }
     ),
     "finance": frozenset(

@@ -24,3 +24,5 @@ class FinanceSettings(ServiceSettings):
     reconciliation_window_days: int = 3
     # How often the floor-plan job looks for finished months to accrue.
     floorplan_sweep_seconds: float = 3600.0
+    # Days an OEM or parts payable is due after the goods arrive (manual invoices name their own).
+    payable_terms_days: int = 30

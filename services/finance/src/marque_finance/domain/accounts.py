@@ -89,8 +89,16 @@ CURRENT_YEAR_PROFIT = "4103"
 REVENUE = "6001"
 OTHER_REVENUE = "6051"
 COST_OF_SALES = "6401"
-SELLING_EXPENSES = "6601"
-ADMIN_EXPENSES = "6602"
+SELLING_EXPENSES = "6601"  # a parent: post to its sub-accounts (6601.01 ...)
+ADMIN_EXPENSES = "6602"  # a parent: post to its sub-accounts (6602.01 ...)
+# Expense-claim accounts (报销), one per claim category; see domain/expenses.py.
+SELLING_ADVERTISING = "6601.01"  # 广告宣传费
+SELLING_ENTERTAINMENT = "6601.02"  # 业务招待费
+SELLING_VEHICLE = "6601.03"  # 车辆费用
+ADMIN_TRAVEL = "6602.01"  # 差旅费
+ADMIN_OFFICE = "6602.02"  # 办公费
+ADMIN_TRAINING = "6602.03"  # 培训费
+ADMIN_OTHER = "6602.09"  # 其他
 FINANCE_COSTS = "6603"
 
 _A, _L, _E, _R, _X = (
@@ -147,7 +155,14 @@ TEMPLATE: tuple[AccountDef, ...] = (
     AccountDef("6401.04", "主营业务成本-维修工时", "Cost of sales: service labor", _X),
     AccountDef("6401.05", "主营业务成本-精品", "Cost of sales: accessories", _X),
     AccountDef("6601", "销售费用", "Selling expenses", _X),
+    AccountDef("6601.01", "销售费用-广告宣传费", "Selling: advertising and promotion", _X),
+    AccountDef("6601.02", "销售费用-业务招待费", "Selling: business entertainment", _X),
+    AccountDef("6601.03", "销售费用-车辆费用", "Selling: vehicle running costs", _X),
     AccountDef("6602", "管理费用", "Administrative expenses", _X),
+    AccountDef("6602.01", "管理费用-差旅费", "Admin: travel", _X),
+    AccountDef("6602.02", "管理费用-办公费", "Admin: office supplies", _X),
+    AccountDef("6602.03", "管理费用-培训费", "Admin: training", _X),
+    AccountDef("6602.09", "管理费用-其他", "Admin: other", _X),
     AccountDef("6603", "财务费用", "Finance costs", _X),
 )
 

@@ -3,6 +3,8 @@
 Every business row carries store_id; the chart-of-accounts template carries none.
 """
 
+from marque_finance.models.bank import BankStatement, BankStatementLine
+from marque_finance.models.expenses import ExpenseClaimRow
 from marque_finance.models.ledger import (
     Account,
     AccountTemplate,
@@ -12,13 +14,46 @@ from marque_finance.models.ledger import (
     Period,
     PeriodEvent,
 )
+from marque_finance.models.payables import (
+    FloorplanAccrual,
+    FloorplanAccrualLine,
+    FloorplanLoan,
+    Lender,
+    Payable,
+    PayablePayment,
+    StoreFloorplan,
+)
+from marque_finance.models.receivables import (
+    Invoice,
+    InvoiceLine,
+    Receipt,
+    ReceiptApplication,
+    ReceivableCounter,
+    Refund,
+)
 
 __all__ = [
     "Account",
     "AccountTemplate",
+    "BankStatement",
+    "BankStatementLine",
     "EntryCounter",
+    "ExpenseClaimRow",
+    "FloorplanAccrual",
+    "FloorplanAccrualLine",
+    "FloorplanLoan",
+    "Invoice",
+    "InvoiceLine",
     "JournalEntry",
     "JournalLine",
+    "Lender",
+    "Payable",
+    "PayablePayment",
     "Period",
     "PeriodEvent",
+    "Receipt",
+    "ReceiptApplication",
+    "ReceivableCounter",
+    "Refund",
+    "StoreFloorplan",
 ]

@@ -1,0 +1,240 @@
+"""Money-in events (PaymentReceived, PaymentRefunded, InvoiceIssued) against their golden fixtures
+(DESIGN.md §4).
+
+Producer side: what `receivables_service`'s event builders + `wrap` emit today has the fixture's
+envelope keys, the same `data` shape, type and routing key. Consumer side (sales, aftersales):
+every fixture parses into its proto class. The fixtures are written by this module from the
+reference documents below, with fixed ids and times; after an intended change regenerate them and
+review the diff:
+
+    .venv/bin/python services/finance/tests/unit/test_fin_money_in_events.py
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from marque.finance.v1 import events_pb2, finance_pb2
+from marque_finance.models import Invoice, Receipt, Refund
+from marque_finance.receivables_service import (
+    invoice_issued_event,
+    payment_received_event,
+    payment_refunded_event,
+)
+from marque_kit.context import correlation_id_var, traceparent_var
+from marque_kit.db import OutgoingEvent
+from marque_kit.envelope import Envelope, wrap
+
+ROOT = Path(__file__).resolve().parents[4]
+FIXTURES = ROOT / "tests" / "contract" / "fixtures"
+EVENTS_PROTO = ROOT / "protos" / "marque" / "finance" / "v1" / "events.proto"
+SOURCE = "marque/finance"
+TYPE_PREFIX = "marque.finance.v1."
+ID_NAMESPACE = uuid.UUID("5d1e9a40-7c2b-4f6e-8a13-2b9c4e7f0a66")
+FIXED_TIME = datetime(2026, 3, 2, 3, 20, 11, 500000, tzinfo=UTC)
+CORRELATION = "8e4b2a6c0d1f4e3a9b7c5d2e1f0a3b4c"
+TRACEPARENT = "00-2f6a8c0e4b1d3f5a7c9e1b3d5f7a9c0e-3b5d7f9a1c2e4f6a-01"
+ALL_TYPES = ("PaymentReceived", "PaymentRefunded", "InvoiceIssued")
+
+
+def _id(name: str, variant: int) -> str:
+    return str(uuid.uuid5(ID_NAMESPACE, f"{name}-{variant}"))
+
+
+def reference_events(variant: int = 0) -> list[OutgoingEvent]:
+    """A car sold in Shanghai: the deposit received by WeChat Pay, part of it refunded, and the
+    invoice issued. Variant 1 (Guangzhou, a repair order paid by card) has other values in the
+    same fields, so the producer test compares shapes, not copies."""
+    store = ("SH01", "GZ01")[variant]
+    reference_type = ("sales_order", "repair_order")[variant]
+    reference = ("SO-SH01-000123", "RO-GZ01-20260302-0042")[variant]
+    at = datetime(2026, 3, 2, 3, 20, tzinfo=UTC)
+    day = date(2026, 3, 2)
+    receipt = Receipt(
+        id=_id("receipt", variant),
+        number=f"RCT-{store}-2026-{17 + variant:06d}",
+        store_id=store,
+        customer_id=("CUST-000812", "CUST-004411")[variant],
+        payer_name=("张伟", "陈静")[variant],
+        reference_type=reference_type,
+        reference=reference,
+        method=("wechat_pay", "pos_card")[variant],
+        amount_fen=(5_000_000, 339_000)[variant],
+        applied_fen=0,
+        refunded_fen=0,
+        received_on=day,
+        bank_reference=("4200001234202603021234567890", "POS-889911")[variant],
+        created_at=at,
+        version=1,
+    )
+    received = payment_received_event(receipt, receipt.amount_fen + variant * 100_000)
+    refund = Refund(
+        id=_id("refund", variant),
+        number=f"RFD-{store}-2026-{3 + variant:06d}",
+        store_id=store,
+        receipt_id=receipt.id,
+        amount_fen=(1_000_000, 39_000)[variant],
+        reason=("客户改选配置, 退还部分定金 customer changed trim", "discount agreed")[variant],
+        refunded_on=day,
+        created_at=at,
+    )
+    receipt.refunded_fen = refund.amount_fen
+    receipt.version = 2
+    refunded = payment_refunded_event(
+        refund, receipt, receipt.amount_fen - refund.amount_fen + variant * 100_000
+    )
+    invoice = Invoice(
+        id=_id("invoice", variant),
+        number=f"INV-{store}-2026-{42 + variant:06d}",
+        store_id=store,
+        customer_id=receipt.customer_id,
+        customer_name=receipt.payer_name,
+        reference_type=reference_type,
+        reference=reference,
+        issued_on=day,
+        due_on=date(2026, 4, 1),
+        total_fen=(22_600_000, 339_000)[variant],
+        net_fen=(20_000_000, 300_000)[variant],
+        vat_fen=(2_600_000, 39_000)[variant],
+        paid_fen=0,
+        status="open",
+        created_at=at,
+        version=1,
+    )
+    return [received, refunded, invoice_issued_event(invoice)]
+
+
+@contextmanager
+def request_context(
+    correlation: str = CORRELATION, traceparent: str = TRACEPARENT
+) -> Iterator[None]:
+    tokens = (correlation_id_var.set(correlation), traceparent_var.set(traceparent))
+    try:
+        yield
+    finally:
+        correlation_id_var.reset(tokens[0])
+        traceparent_var.reset(tokens[1])
+
+
+def produce(
+    out: OutgoingEvent, *, event_id: str | None = None, time: datetime | None = None
+) -> Envelope:
+    """The producer's path (as `marque_kit.db.write_outbox` takes it): wrap the outgoing event."""
+    return wrap(
+        out.message,
+        source=SOURCE,
+        subject=out.subject,
+        store=out.store_id,
+        seq=out.seq,
+        event_id=event_id,
+        time=time,
+    )
+
+
+def fixture_path(event_type: str) -> Path:
+    return FIXTURES / f"{event_type}.json"
+
+
+def render(envelope: Envelope) -> str:
+    return json.dumps(envelope.to_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def generate() -> dict[Path, str]:
+    files: dict[Path, str] = {}
+    with request_context():
+        for out in reference_events(0):
+            name = out.message.DESCRIPTOR.name
+            envelope = produce(out, event_id=str(uuid.uuid5(ID_NAMESPACE, name)), time=FIXED_TIME)
+            files[fixture_path(envelope.type)] = render(envelope)
+    return files
+
+
+def routing_keys_in_proto() -> dict[str, str]:
+    found = re.findall(
+        r"//\s*Routing key:\s*([\w.]+)[^\n]*\n\s*message\s+(\w+)", EVENTS_PROTO.read_text("utf-8")
+    )
+    return {message: key for key, message in found}
+
+
+def shape(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: shape(item) for key, item in sorted(value.items())}
+    if isinstance(value, list):
+        return [shape(value[0])] if value else []
+    return type(value).__name__
+
+
+PRODUCED = reference_events(variant=1)
+
+
+def test_every_money_in_event_type_has_a_reference_example() -> None:
+    assert sorted(out.message.DESCRIPTOR.name for out in PRODUCED) == sorted(ALL_TYPES)
+
+
+@pytest.mark.parametrize("out", PRODUCED, ids=lambda o: o.message.DESCRIPTOR.name)
+def test_producer_emits_the_fixture_shape(out: OutgoingEvent) -> None:
+    with request_context(
+        correlation="51ab", traceparent="00-" + "cd" * 16 + "-" + "34" * 8 + "-01"
+    ):
+        envelope = produce(out)
+    path = fixture_path(envelope.type)
+    assert path.exists(), f"no golden fixture for {envelope.type}; regenerate them"
+    fixture = json.loads(path.read_text("utf-8"))
+    emitted = envelope.to_dict()
+    assert sorted(emitted) == sorted(fixture)
+    assert shape(emitted["data"]) == shape(fixture["data"])
+    name = out.message.DESCRIPTOR.name
+    assert emitted["type"] == fixture["type"] == TYPE_PREFIX + name
+    assert emitted["source"] == fixture["source"] == SOURCE
+    assert emitted["marquestore"] == out.store_id == "GZ01"
+    subject_field = "invoice_id" if name == "InvoiceIssued" else "receipt_id"
+    assert emitted["subject"] == getattr(out.message, subject_field)
+    assert routing_keys_in_proto()[name] == out.routing_key
+
+
+def test_fixtures_are_what_the_producer_emits_for_the_reference_documents() -> None:
+    for path, text in generate().items():
+        assert path.read_text("utf-8") == text, f"{path.name} is stale; regenerate the fixtures"
+
+
+@pytest.mark.parametrize("name", ALL_TYPES)
+def test_consumer_parses_the_fixture(name: str) -> None:
+    envelope = Envelope.from_json(fixture_path(TYPE_PREFIX + name).read_bytes())
+    message: Any = envelope.parse(getattr(events_pb2, name))
+    assert envelope.source == SOURCE and envelope.store == message.store_id == "SH01"
+    assert message.reference_type == finance_pb2.RECEIPT_REFERENCE_SALES_ORDER
+    assert message.reference == "SO-SH01-000123"
+    assert message.occurred_at.ToDatetime().year == 2026
+
+
+def test_the_fixtures_tell_the_sales_story() -> None:
+    def data(name: str) -> dict[str, Any]:
+        body: dict[str, Any] = json.loads(fixture_path(TYPE_PREFIX + name).read_text("utf-8"))
+        return dict(body["data"])
+
+    received = data("PaymentReceived")
+    assert received["method"] == "PAYMENT_METHOD_WECHAT_PAY"
+    assert received["amount"] == {"amountFen": "5000000", "currencyCode": "CNY"}
+    assert received["totalReceivedForReference"]["amountFen"] == "5000000"
+    refunded = data("PaymentRefunded")
+    assert refunded["receiptId"] == received["receiptId"]
+    assert refunded["totalReceivedForReference"]["amountFen"] == "4000000"
+    issued = data("InvoiceIssued")
+    assert (issued["total"]["amountFen"], issued["vat"]["amountFen"]) == ("22600000", "2600000")
+    assert issued["dueOn"] == "2026-04-01"
+
+
+if __name__ == "__main__":
+    FIXTURES.mkdir(parents=True, exist_ok=True)
+    for file, text in generate().items():
+        file.write_text(text, encoding="utf-8")
+        print(f"wrote {file.relative_to(ROOT)}")
