@@ -6,7 +6,7 @@ from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection
+from sqlalchemy import Connection, MetaData
 from sqlmodel import SQLModel
 
 import marque_finance.models  # noqa: F401
@@ -17,9 +17,26 @@ from marque_kit.tables import platform_metadata
 PLATFORM = set(platform_metadata.tables)
 
 
+def finance_metadata() -> MetaData:
+    """Finance's tables only (in a whole-repo test run, other services' models share SQLModel's)."""
+    ours = MetaData()
+    for model in _models(SQLModel):
+        if model.__module__.startswith("marque_finance.") and hasattr(model, "__table__"):
+            model.__table__.to_metadata(ours)
+    return ours
+
+
+def _models(base: type) -> list[type]:
+    found = []
+    for sub in base.__subclasses__():
+        found.append(sub)
+        found.extend(_models(sub))
+    return found
+
+
 def _diff(connection: Connection) -> list[Any]:
     context = MigrationContext.configure(connection)
-    changes = compare_metadata(context, SQLModel.metadata)
+    changes = compare_metadata(context, finance_metadata())
     return [c for c in changes if not _is_platform(c)]
 
 
