@@ -15,14 +15,14 @@ import sys
 import time
 from types import FrameType
 
-from bench import event_latency, gateway, relay_throughput, reservations
+from bench import event_latency, finance, gateway, relay_throughput, reservations
 from bench.events import install_schema
 from bench.infra import BenchRun
 from bench.load import describe, pick_client
 from bench.report import Row, table
 from marque_kit.db import Database
 
-FIGURES = ("relay", "latency", "http", "gateway")
+FIGURES = ("relay", "latency", "http", "gateway", "finance")
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -77,6 +77,8 @@ def _run(run: BenchRun, args: argparse.Namespace) -> list[Row]:
         rows += reservations.measure(run, client, seconds=args.seconds)
     if "gateway" in only:
         rows += gateway.measure(run, pick_client(args.client), seconds=args.seconds)
+    if "finance" in only:
+        rows += finance.measure(run, events=1_000 if quick else 5_000)
     return rows
 
 
