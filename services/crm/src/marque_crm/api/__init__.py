@@ -1,0 +1,1 @@
+"""CRM's HTTP API under /api/v1/crm/..."""

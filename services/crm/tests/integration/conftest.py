@@ -1,0 +1,104 @@
+"""CRM integration fixtures: a migrated database of this run, the app with its lifespan
+(HTTP + gRPC + relay + consumers + jobs against the real PostgreSQL and RabbitMQ), and helpers."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+
+from marque_crm.main import create_app
+from marque_crm.settings import CrmSettings
+from marque_crm.unit_of_work import Clock, Crm
+from marque_kit.auth import Principal, sign_principal
+from marque_kit.broker import Broker
+from marque_kit.migrations import upgrade
+from marque_kit.testing.events import EventBus
+
+SERVICE_DIR = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def crm_settings(
+    make_database: Callable[[str], str], marque_test_env: dict[str, Any]
+) -> CrmSettings:
+    url = make_database("crm")
+    upgrade(SERVICE_DIR, url)
+    return CrmSettings(database_url=url, grpc_port=free_port(), **marque_test_env)
+
+
+@pytest.fixture(scope="session")
+def clock() -> Clock:
+    """The app's clock: `clock.shift(timedelta(minutes=31))` moves CRM's "now" (SLA, due tasks)."""
+    return Clock()
+
+
+@pytest.fixture(scope="session")
+async def crm_app(crm_settings: CrmSettings, clock: Clock) -> AsyncIterator[FastAPI]:
+    app = create_app(crm_settings, clock)
+    async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30):
+        yield app
+
+
+@pytest.fixture(scope="session")
+def crm(crm_app: FastAPI) -> Crm:
+    """The running app's Crm (database, settings, clock, PII), to arrange and inspect state."""
+    result: Crm = crm_app.state.crm
+    return result
+
+
+@pytest.fixture
+async def client(crm_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=crm_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://crm") as c:
+        yield c
+
+
+def principal_headers(
+    settings: CrmSettings,
+    *,
+    roles: tuple[str, ...] = ("hq_admin",),
+    stores: tuple[str, ...] = ("*",),
+    sub: str = "tester",
+) -> dict[str, str]:
+    token = sign_principal(
+        Principal(subject=sub, roles=roles, stores=stores), settings.internal_secret
+    )
+    return {"X-Marque-Principal": token}
+
+
+@pytest.fixture
+def as_hq(crm_settings: CrmSettings) -> dict[str, str]:
+    return principal_headers(crm_settings)
+
+
+@pytest.fixture
+def as_user(crm_settings: CrmSettings) -> Callable[..., dict[str, str]]:
+    """`as_user("sales_consultant", "SH01", sub="sh.consultant")`: that role in those stores."""
+
+    def make(role: str, *stores: str, sub: str = "staff") -> dict[str, str]:
+        return principal_headers(crm_settings, roles=(role,), stores=stores or ("*",), sub=sub)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+async def event_bus(crm_app: FastAPI, crm_settings: CrmSettings) -> AsyncIterator[EventBus]:
+    """`await event_bus.publish("inventory", routing_key, body)` once CRM listens."""
+    broker = Broker.from_settings(crm_settings)
+    await broker.connect()
+    bus = EventBus(broker)
+    yield bus
+    await broker.close()
