@@ -364,6 +364,11 @@ async def test_calls_are_counted_by_method_and_code(channel: grpc.aio.Channel) -
         before = served("NOT_FOUND")
         with pytest.raises(errors.NotFound), domain_errors():
             await unary(channel, "Fail")(StringValue(value="not_found"))
+        # The server counts once the answer has left, which may be just after the client has it.
+        for _ in range(200):
+            if served("NOT_FOUND") > before:
+                break
+            await asyncio.sleep(0.01)
         assert served("NOT_FOUND") == before + 1
 
         latency = REGISTRY.get_sample_value(
