@@ -54,8 +54,7 @@ async def ensure_books(session: AsyncSession, store_id: str) -> None:
     )
 
 
-async def _check_accounts(session: AsyncSession, store_id: str, lines: tuple[Line, ...]) -> None:
-    codes = sorted({line.account for line in lines})
+async def _leaf_flags(session: AsyncSession, store_id: str, codes: list[str]) -> dict[str, bool]:
     rows = await session.execute(
         text(
             "SELECT a.code, EXISTS (SELECT 1 FROM accounts c WHERE c.store_id = a.store_id "
@@ -64,7 +63,17 @@ async def _check_accounts(session: AsyncSession, store_id: str, lines: tuple[Lin
         ),
         {"store": store_id, "codes": codes},
     )
-    found = {code: has_children for code, has_children in rows}
+    return {code: has_children for code, has_children in rows}
+
+
+async def _check_accounts(session: AsyncSession, store_id: str, lines: tuple[Line, ...]) -> None:
+    """Every line's account is a leaf of the store's chart; a store's first posting opens its books
+    (one query in the usual case: the books are only opened when none of the accounts is found)."""
+    codes = sorted({line.account for line in lines})
+    found = await _leaf_flags(session, store_id, codes)
+    if not found:
+        await ensure_books(session, store_id)
+        found = await _leaf_flags(session, store_id, codes)
     missing = [c for c in codes if c not in found]
     if missing:
         raise InvalidInput(
@@ -83,27 +92,31 @@ async def _placement_for(
     session: AsyncSession, store_id: str, entry_date: date
 ) -> tuple[str, date, str]:
     """Lock the store's periods from the entry's month on (FOR SHARE: a close waits for us)."""
-    placement = place(entry_date, ())
-    await session.execute(
-        pg_insert(Period)
-        .values(store_id=store_id, period=placement.period)
-        .on_conflict_do_nothing()
-    )
+    wanted = place(entry_date, ()).period
+    periods = await _periods_from(session, store_id, wanted)
+    if wanted not in periods:
+        await _open_period(session, store_id, wanted)
+        periods = await _periods_from(session, store_id, wanted)
+    final = place(entry_date, [p for p, status in periods.items() if status == "closed"])
+    if final.period not in periods:
+        await _open_period(session, store_id, final.period)
+    return final.period, final.entry_date, final.note
+
+
+async def _periods_from(session: AsyncSession, store_id: str, first: str) -> dict[str, str]:
     rows = await session.execute(
         select(col(Period.period), col(Period.status))
-        .where(col(Period.store_id) == store_id, col(Period.period) >= placement.period)
+        .where(col(Period.store_id) == store_id, col(Period.period) >= first)
         .order_by(col(Period.period))
         .with_for_update(read=True)
     )
-    closed = [p for p, status in rows if status == "closed"]
-    final = place(entry_date, closed)
-    if final.period != placement.period:
-        await session.execute(
-            pg_insert(Period)
-            .values(store_id=store_id, period=final.period)
-            .on_conflict_do_nothing()
-        )
-    return final.period, final.entry_date, final.note
+    return {period: status for period, status in rows}
+
+
+async def _open_period(session: AsyncSession, store_id: str, period: str) -> None:
+    await session.execute(
+        pg_insert(Period).values(store_id=store_id, period=period).on_conflict_do_nothing()
+    )
 
 
 async def _next_number(session: AsyncSession, store_id: str, period: str) -> str:
@@ -140,7 +153,6 @@ async def post(
         draft = _with_key(draft, f"{draft.source_type}:{draft.source_id}:{uuid.uuid4()}")
     if await already_posted(session, draft):
         return None
-    await ensure_books(session, draft.store_id)
     await _check_accounts(session, draft.store_id, draft.lines)
     period, entry_date, note = await _placement_for(session, draft.store_id, draft.entry_date)
     note = " ".join(n for n in (draft.note, note) if n)
