@@ -121,6 +121,53 @@ def inventory_upstream(
 
 
 @pytest.fixture(scope="session")
+def crm_upstream(
+    make_database: Callable[[str], str],
+    marque_amqp_url: str,
+    amqp_namespace: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[ServiceProcess]:
+    """The real CRM service as its own process (`marque migrate crm`, `marque serve crm`) on this
+    run's database and broker names, for the customer 360. Not an upstream of `gateway_settings`
+    (most gateway tests need no CRM): tests that do add it to a gateway replica of their own."""
+    http_port, grpc_port = free_port(), free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("MARQUE_")},
+        "MARQUE_ENV": "test",
+        "MARQUE_CRM_DATABASE_URL": make_database("gw_crm"),
+        "MARQUE_CRM_HTTP_PORT": str(http_port),
+        "MARQUE_CRM_GRPC_PORT": str(grpc_port),
+        "MARQUE_CRM_RELAY_POLL_SECONDS": "0.5",
+        "MARQUE_CRM_RETRY_DELAYS": "[0.2, 0.5]",
+        "MARQUE_AMQP_URL": marque_amqp_url,
+        "MARQUE_AMQP_NAMESPACE": amqp_namespace,
+    }
+    done = subprocess.run(
+        [str(MARQUE), "migrate", "crm"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    log = tmp_path_factory.mktemp("gateway-upstreams") / "crm.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [str(MARQUE), "serve", "crm"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{http_port}"
+    if not wait_http_ok(f"{url}/readyz", proc, timeout=60):
+        proc.kill()
+        raise RuntimeError(f"crm did not start:\n{log.read_text()[-3000:]}")
+    yield ServiceProcess(url=url, grpc_target=f"127.0.0.1:{grpc_port}", proc=proc, log=log)
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="session")
 def gateway_settings(
     make_database: Callable[[str], str],
     marque_test_env: dict[str, Any],

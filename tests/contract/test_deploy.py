@@ -41,6 +41,8 @@ PHASE_LABEL = "marque.io/phase"
 # outside services/, and published on 8080 (DESIGN.md §10).
 GATEWAY = "gateway"
 HTTP_ONLY = {GATEWAY}
+# Services that reach a provider on the internet (443): crm's notifier (SMS / WeChat).
+INTERNET_EGRESS = {"crm"}
 SOURCE_DIRS = {GATEWAY: "gateway"}
 
 Doc = dict[str, Any]
@@ -344,6 +346,7 @@ SECRET_STAND_INS = {
     "DATABASE_URL": "postgresql+asyncpg://svc:pw@db.example:5432/marque_{service}",
     "AMQP_URL": "amqp://svc:pw@mq.example:5672/",
     "REDIS_URL": "redis://:pw@redis.example:6379/0",
+    "NOTIFY_URL": "https://sms.example/send?token=pw",
 }
 
 
@@ -498,6 +501,17 @@ def test_production_network_policies_admit_only_real_callers() -> None:
     assert ingress_ports_from(ingress, {"app": "reporting"}) == set()
     assert ingress_ports_from(ingress, {"app": "inventory"}) == set()
 
+    # CRM: GetCustomerSummary from the gateway (customer 360), FindOrCreateCustomer / GetCustomer
+    # from sales and aftersales; reporting and finance learn about customers only from events.
+    crm = named(docs, "Deployment", "crm")
+    ingress = policies_for(docs, crm["spec"]["template"]["metadata"]["labels"], "Ingress")
+    assert ingress_ports_from(ingress, {"app": "gateway"}) == {HTTP_PORT, GRPC_PORT}
+    assert ingress_ports_from(ingress, {"app": "sales"}) == {GRPC_PORT}
+    assert ingress_ports_from(ingress, {"app": "aftersales"}) == {GRPC_PORT}
+    assert ingress_ports_from(ingress, {"app": "reporting"}) == set()
+    assert ingress_ports_from(ingress, {"app": "finance"}) == set()
+    assert ingress_ports_from(ingress, {"app": "inventory"}) == set()
+
     # Every Marque pod, the migration Jobs included, may resolve names and reach its datastores.
     for workload in [*of_kind(docs, "Deployment"), *of_kind(docs, "Job")]:
         labels = workload["spec"]["template"]["metadata"]["labels"]
@@ -561,12 +575,19 @@ def test_production_gateway_is_the_open_door_and_reaches_only_what_it_needs() ->
     assert not egress_allows(egress, 443, pod=inventory)
     assert not egress_allows(egress, 80, ip="93.184.216.34")
 
-    # The services themselves get no internet and no Redis.
+    # The services themselves get no internet (but crm's notifier: its SMS / WeChat provider) and
+    # no Redis.
     for service in set(base_services()) - {GATEWAY}:
         labels = named(docs, "Deployment", service)["spec"]["template"]["metadata"]["labels"]
         assert policies_for(docs, labels, "Ingress"), f"{service} needs an ingress policy"
         service_egress = policies_for(docs, labels, "Egress")
-        assert not egress_allows(service_egress, 443, ip="93.184.216.34"), service
+        if service in INTERNET_EGRESS:
+            assert egress_allows(service_egress, 443, ip="93.184.216.34"), service
+            for internal in ("10.0.0.1", "169.254.169.254", "127.0.0.1"):
+                assert not egress_allows(service_egress, 443, ip=internal), (service, internal)
+            assert not egress_allows(service_egress, 80, ip="93.184.216.34"), service
+        else:
+            assert not egress_allows(service_egress, 443, ip="93.184.216.34"), service
         assert not egress_allows(service_egress, 6379, ip="198.51.100.7"), service
         assert not egress_allows(service_egress, HTTP_PORT, pod=gateway), service
 

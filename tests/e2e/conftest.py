@@ -1,10 +1,10 @@
-"""End-to-end fixtures: the whole suite as real processes (finance, inventory, then the gateway in
-front of them), broker taps, and callers who sign in through the gateway.
+"""End-to-end fixtures: the whole suite as real processes (finance, inventory, crm, then the gateway
+in front of them), broker taps, and callers who sign in through the gateway.
 
 Each database is this run's own (`make_database`), migrated and seeded with the demo data before
 its process starts; broker names and Redis keys carry this run's namespace. Journeys talk HTTP to
-the gateway only, as a client would; gRPC calls go to inventory and finance, as another service
-would.
+the gateway only, as a client would; gRPC calls go to inventory, finance and crm, as another
+service would.
 """
 
 from __future__ import annotations
@@ -30,14 +30,17 @@ from e2e_support import (
     sign_in,
 )
 
+from marque.crm.v1.crm_service_pb2_grpc import CrmServiceStub
 from marque.finance.v1.finance_service_pb2_grpc import FinanceServiceStub
 from marque.inventory.v1.inventory_service_pb2_grpc import InventoryServiceStub
 from marque_kit.broker import Broker
+from marque_kit.cli import wait_http_ok
 from marque_kit.migrations import upgrade
 from marque_kit.rpc import client_channel
 
 INVENTORY_DIR = REPO / "services" / "inventory"
 FINANCE_DIR = REPO / "services" / "finance"
+CRM_DIR = REPO / "services" / "crm"
 GATEWAY_DIR = REPO / "gateway"
 DEMO_PASSWORD = "marque-demo-2026"
 # Producers whose events finance books (its `finance.from.<producer>` queues).
@@ -175,6 +178,98 @@ def inventory_service(
     service.stop()
 
 
+@pytest.fixture(scope="session")
+async def crm_events(marque_amqp_url: str, e2e_namespace: str) -> AsyncIterator[EventTap]:
+    """Every event crm publishes (`crm.lead.*`, `crm.customer.*`, `crm.task.due`, ...), bound
+    before crm starts."""
+    tap = await EventTap.start(marque_amqp_url, f"{e2e_namespace}marque.crm")
+    yield tap
+    await tap.close()
+
+
+@pytest.fixture(scope="session")
+def notify_sink(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The real local SMS / WeChat provider CRM's notifier posts to (`marque_crm.notify.sink`, a
+    process of its own, as in docker compose): its base URL; `GET /messages` lists what it got."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("e2e") / "notify-sink.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [str(MARQUE.parent / "python"), "-m", "marque_crm.notify.sink", "--port", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    if not wait_http_ok(f"{url}/healthz", proc, timeout=30):
+        proc.kill()
+        raise RuntimeError(f"the notify sink did not start:\n{log.read_text()[-3000:]}")
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="session")
+def crm_service(
+    make_database: Callable[[str], str],
+    marque_amqp_url: str,
+    e2e_namespace: str,
+    internal_secret: str,
+    crm_events: EventTap,
+    notify_sink: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[ServiceProcess]:
+    """`marque serve crm` on its own database: customers, leads (assigned as they arrive), tasks.
+    Its SLA and due-task sweeps run every second, so that the journeys need not wait; its
+    notifier posts to `notify_sink`."""
+    url = make_database("e2e_crm")
+    upgrade(CRM_DIR, url)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("MARQUE_")},
+        "MARQUE_ENV": "test",
+        "MARQUE_CRM_DATABASE_URL": url,
+        "MARQUE_CRM_HTTP_PORT": str(free_port()),
+        "MARQUE_CRM_GRPC_PORT": str(free_port()),
+        "MARQUE_AMQP_URL": marque_amqp_url,
+        "MARQUE_AMQP_NAMESPACE": e2e_namespace,
+        "MARQUE_INTERNAL_SECRET": internal_secret,
+        "MARQUE_CRM_RELAY_POLL_SECONDS": "0.5",
+        "MARQUE_CRM_RETRY_DELAYS": "[0.2, 0.5]",
+        "MARQUE_CRM_SLA_SWEEP_SECONDS": "1",
+        "MARQUE_CRM_TASK_SWEEP_SECONDS": "1",
+        "MARQUE_CRM_NOTIFY_URL": notify_sink,
+    }
+    service = ServiceProcess(
+        env=env,
+        http_port=int(env["MARQUE_CRM_HTTP_PORT"]),
+        grpc_port=int(env["MARQUE_CRM_GRPC_PORT"]),
+        log_path=tmp_path_factory.mktemp("e2e") / "crm.log",
+        service="crm",
+    )
+    service.start()
+    yield service
+    service.stop()
+
+
+@pytest.fixture(scope="session")
+async def crm_ready(
+    marque_amqp_url: str, e2e_namespace: str, crm_service: ServiceProcess
+) -> ServiceProcess:
+    """CRM, its notifier consuming `crm.task.due` (`notifier.from.crm`): no reminder is missed."""
+    from marque_kit.testing.events import EventBus
+
+    broker = Broker(marque_amqp_url, e2e_namespace)
+    await broker.connect()
+    try:
+        await EventBus(broker).wait_for_intake("crm", consumer="notifier")
+    finally:
+        await broker.close()
+    return crm_service
+
+
 def seed_demo_group(env: dict[str, str], service: str = "inventory") -> None:
     """`marque seed <service>`, as an operator runs it (inventory: catalog and demo stock, ~1 s;
     gateway: one demo user per role and the demo partner key)."""
@@ -194,10 +289,11 @@ def gateway_service(
     internal_secret: str,
     inventory_service: ServiceProcess,
     finance_service: ServiceProcess,
+    crm_ready: ServiceProcess,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[ServiceProcess]:
     url = make_database("e2e_gateway")
-    upstreams = {"inventory": inventory_service, "finance": finance_service}
+    upstreams = {"inventory": inventory_service, "finance": finance_service, "crm": crm_ready}
     upgrade(GATEWAY_DIR, url)
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("MARQUE_")},
@@ -344,3 +440,17 @@ def finance_stub(finance_channel: grpc.aio.Channel) -> FinanceServiceStub:
     """GetBalance / GetInvoice / RecordReceipt, called as sales or aftersales would (pass a
     caller's `metadata`)."""
     return FinanceServiceStub(finance_channel)
+
+
+@pytest.fixture
+async def crm_channel(crm_service: ServiceProcess) -> AsyncIterator[grpc.aio.Channel]:
+    channel = client_channel(crm_service.grpc_target, deadline_seconds=10)
+    yield channel
+    await channel.close(grace=None)
+
+
+@pytest.fixture
+def crm_stub(crm_channel: grpc.aio.Channel) -> CrmServiceStub:
+    """FindOrCreateCustomer / GetCustomer / GetCustomerSummary, called as sales or aftersales
+    would (pass a caller's `metadata`)."""
+    return CrmServiceStub(crm_channel)

@@ -15,6 +15,7 @@ from starlette.middleware.cors import CORSMiddleware
 from marque_gateway import compose, openapi, proxy
 from marque_gateway.api import audit as audit_api
 from marque_gateway.api import auth as auth_api
+from marque_gateway.api import customer_360 as customer_360_api
 from marque_gateway.api import keys as keys_api
 from marque_gateway.api import me as me_api
 from marque_gateway.api import stock_summary as stock_summary_api
@@ -41,6 +42,7 @@ ROUTERS: list[APIRouter] = [
     keys_api.router,  # partners: /api/v1/group/keys
     audit_api.router,  # edge: GET /api/v1/group/audit
     stock_summary_api.router,  # routing: GET /api/v1/group/stores/{id}/stock-summary
+    customer_360_api.router,  # crm: GET /api/v1/group/customers/{id}/360
     openapi.router,  # routing: the merged /openapi.json and /docs
     # other parts: append your router here (before the proxy)
     proxy.router,  # routing: /api/v1/<svc>/... to each service; LAST, so /api/v1/group/* wins

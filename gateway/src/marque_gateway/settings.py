@@ -46,10 +46,15 @@ class GatewaySettings(ServiceSettings):
 
     # Where each service answers: HTTP for routing, gRPC for composition.
     upstreams: dict[str, str] = {
+        "crm": "http://127.0.0.1:8101",
         "inventory": "http://127.0.0.1:8102",
         "finance": "http://127.0.0.1:8105",
     }
-    grpc_upstreams: dict[str, str] = {"inventory": "127.0.0.1:9102", "finance": "127.0.0.1:9105"}
+    grpc_upstreams: dict[str, str] = {
+        "crm": "127.0.0.1:9101",
+        "inventory": "127.0.0.1:9102",
+        "finance": "127.0.0.1:9105",
+    }
     upstream_connect_timeout_seconds: float = 2.0
     upstream_timeout_seconds: float = 30.0
     compose_deadline_seconds: float = 2.0
@@ -72,7 +77,9 @@ class GatewaySettings(ServiceSettings):
     webhook_key: str = DEV_WEBHOOK_KEY
     # Producers whose events partners may receive. Not finance (yet): ledger postings and expense
     # claims are no partner's business, and a subscription is not checked against the key's read
-    # scopes (docs/decisions/0022-finance-behind-the-gateway.md).
+    # scopes (docs/decisions/0022-finance-behind-the-gateway.md). Not crm (yet): a portal would
+    # receive every lead of its stores, its competitors' included, and the customers' events
+    # (docs/decisions/0024-crm-behind-the-gateway.md).
     webhook_sources: list[str] = ["inventory"]
     webhook_max_attempts: int = 8
     webhook_backoff_base_seconds: float = 10.0

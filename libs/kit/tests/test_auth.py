@@ -271,3 +271,11 @@ def test_staff_file_their_own_expense_claims_but_do_not_approve_them() -> None:
         staff = Principal(subject="u-9", roles=(role,), stores=("SH01",))
         assert staff.can("finance.expenses:write") and staff.can("finance.expenses:read"), role
         assert not staff.can("finance.expenses:approve") and not staff.can("finance.invoices:read")
+
+
+def test_read_anything_does_not_reveal_personal_data() -> None:
+    from marque_kit.permissions import grant_matches
+
+    assert grant_matches("*:read", "crm.customers:read")
+    assert not grant_matches("*:read", "pii:read")
+    assert grant_matches("pii:read", "pii:read") and grant_matches("*", "pii:read")

@@ -14,7 +14,7 @@ import urllib.request
 from pathlib import Path
 
 from marque_kit.auth import Principal, sign_principal
-from marque_kit.service import ROLES, ServiceSpec, discover
+from marque_kit.service import ROLES, Companion, ServiceSpec, discover
 
 RUN_DIR = Path(os.environ.get("MARQUE_RUN_DIR", ".run"))
 
@@ -159,6 +159,10 @@ def cmd_up(args: argparse.Namespace) -> None:
     urls: list[str] = []
     try:
         for spec in specs:
+            for companion in spec.companions:
+                procs[companion.name] = _start_companion(companion)
+                if companion.note:
+                    urls.append(f"  {companion.name:<11} {companion.note}")
             settings = spec.settings()
             log = open(RUN_DIR / f"{spec.name}.log", "ab")  # noqa: SIM115 - the child owns it
             proc = subprocess.Popen(
@@ -192,6 +196,18 @@ def cmd_up(args: argparse.Namespace) -> None:
         for pidfile in RUN_DIR.glob("*.pid"):
             pidfile.unlink()
         raise
+
+
+def _start_companion(companion: Companion) -> subprocess.Popen[bytes]:
+    """Start a local stand-in (recorded in .run like a service, so `make down` stops it too)."""
+    log = open(RUN_DIR / f"{companion.name}.log", "ab")  # noqa: SIM115 - the child owns it
+    proc = subprocess.Popen(
+        list(companion.argv), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    (RUN_DIR / f"{companion.name}.pid").write_text(str(proc.pid))
+    if not wait_http_ok(companion.ready_url, proc):
+        raise SystemExit(f"{companion.name} did not start; see {RUN_DIR}/{companion.name}.log")
+    return proc
 
 
 def _wait_forever(procs: dict[str, subprocess.Popen[bytes]]) -> None:

@@ -153,6 +153,11 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
 MANAGER_ROLES = frozenset({"store_manager", "hq_admin", "sales_manager"})
 
 
+# Permissions that only `*` or the permission itself grant: `*:read` (hq_analyst) reads every
+# record but sees mobiles and 身份证 numbers masked (PIPL: need to know).
+EXPLICIT_ONLY = frozenset({"pii:read"})
+
+
 def grant_matches(granted: str, wanted: str) -> bool:
     """Does the grant `granted` cover the permission `wanted`?
 
@@ -161,6 +166,9 @@ def grant_matches(granted: str, wanted: str) -> bool:
     """
     if granted in ("*", wanted):
         return True
+    if wanted in EXPLICIT_ONLY:
+        # Seeing personal data in full is granted by name, never by a read-anything grant.
+        return False
     resource, _, action = wanted.partition(":")
     g_resource, _, g_action = granted.partition(":")
     if g_action and g_action != "*" and g_action != action:

@@ -18,6 +18,18 @@ ROLES = ("all", "api", "worker")
 
 
 @dataclass(frozen=True)
+class Companion:
+    """A local stand-in for something outside Marque that `marque up` starts before the service
+    (e.g. a recording SMS gateway); never used in production, where the real thing is configured."""
+
+    name: str
+    argv: tuple[str, ...]
+    ready_url: str
+    # One line for the "Marque is up" list, e.g. where to see the messages it recorded.
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class ServiceSpec:
     name: str
     settings: Callable[..., ServiceSettings]
@@ -27,6 +39,8 @@ class ServiceSpec:
     order: int = 100  # start order for `marque up` (lower first)
     # What `marque up` prints once everything is up (e.g. the gateway's sign-in instructions).
     welcome: Callable[[Any], str] | None = None
+    # Stand-ins for the outside world that `marque up` starts first (dev only).
+    companions: tuple[Companion, ...] = ()
 
 
 def discover() -> dict[str, ServiceSpec]:

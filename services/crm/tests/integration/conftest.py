@@ -4,7 +4,11 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator, Callable
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +35,47 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
+def notify_sink() -> Iterator[str]:
+    """The real local SMS/WeChat provider (`python -m marque_crm.notify.sink`) on a free port, in
+    its own process for the whole run; its base URL. GET /messages shows what it received."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "marque_crm.notify.sink", "--port", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                process.wait()
+                log.seek(0)
+                raise RuntimeError(f"the notify sink did not start: {log.read().decode()[-2000:]}")
+            time.sleep(0.1)
+        yield url
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="session")
 def crm_settings(
-    make_database: Callable[[str], str], marque_test_env: dict[str, Any]
+    make_database: Callable[[str], str], marque_test_env: dict[str, Any], notify_sink: str
 ) -> CrmSettings:
     url = make_database("crm")
     upgrade(SERVICE_DIR, url)
-    return CrmSettings(database_url=url, grpc_port=free_port(), **marque_test_env)
+    return CrmSettings(
+        database_url=url, grpc_port=free_port(), notify_url=notify_sink, **marque_test_env
+    )
 
 
 @pytest.fixture(scope="session")

@@ -42,7 +42,7 @@ def normalise_mobile(raw: str, field: str = "mobile") -> str:
     if not text.startswith("+"):
         raise InvalidInput(
             f"{raw!r} is not a Chinese mobile number (11 digits starting 13-19); "
-            f"a number from another country needs its country code, like +44 7700 900123.",
+            f"a number from another country needs its country code, like +44 7911 123456.",
             errors=[{"field": field, "rule": "mobile_format"}],
         )
     try:
