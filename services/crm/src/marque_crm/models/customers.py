@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import DDL, BigInteger, Column, Identity, Index, Select, event, or_, select, text
+from sqlalchemy import BigInteger, Column, Identity, Index, Select, or_, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel, col
 
@@ -36,6 +36,8 @@ class Customer(SQLModel, table=True):
             postgresql_where=text("merged_into IS NULL AND national_id_index IS NOT NULL"),
         ),
         Index("customers_store_owner", "store_id", "owner"),
+        # Name-prefix search (`?q=王`).
+        Index("customers_name_prefix", "name", postgresql_ops={"name": "text_pattern_ops"}),
     )
     id: str = Field(primary_key=True, max_length=40)
     kind: str = Field(default="person", max_length=10)
@@ -181,13 +183,3 @@ def timeline_append_only_ddl() -> list[str]:
         "CREATE TRIGGER timeline_entries_no_truncate BEFORE TRUNCATE ON timeline_entries "
         "FOR EACH STATEMENT EXECUTE FUNCTION timeline_entries_append_only()",
     ]
-
-
-# INTERIM: the development migration builds tables with create_all; this installs the trigger
-# there too. The real migration runs timeline_append_only_ddl() itself.
-for _statement in timeline_append_only_ddl():
-    event.listen(
-        TimelineEntry.__table__,  # type: ignore[attr-defined]
-        "after_create",
-        DDL(_statement).execute_if(dialect="postgresql"),
-    )
