@@ -1,0 +1,14 @@
+"""The migrations build exactly the tables the models declare (no drift either way)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+import marque_gateway.models  # noqa: F401
+from marque_kit.testing.schema import schema_drift
+
+
+async def test_migrated_schema_matches_the_models(gateway_app: FastAPI) -> None:
+    async with gateway_app.state.gateway.db.engine.connect() as conn:
+        changes = await conn.run_sync(schema_drift, "marque_gateway.")
+    assert changes == []
