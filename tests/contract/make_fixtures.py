@@ -7,40 +7,35 @@ Run by hand when an event changes on purpose, then review the diff like any cont
 Each fixture is what the producer really emits: a realistic domain event, mapped by
 `marque_inventory.events.to_outgoing` with realistic catalog facts, wrapped by
 `marque_kit.envelope.wrap` inside a request context (correlation id, traceparent), written as
-`tests/contract/fixtures/<CloudEvents type>.json`. Ids and times are fixed so that reruns give
+`tests/contract/fixtures/<CloudEvents type>.json` (`marque_kit.testing.golden` does the
+producing, writing and checking for every producer). Ids and times are fixed so that reruns give
 the same bytes. `test_inventory_events.py` imports the builders from here (variant 1 gives other
 values of the same shape) to check that the producer still emits these shapes.
 """
 
 from __future__ import annotations
 
-import json
-import re
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
+from marque.inventory.v1 import events_pb2
 from marque_inventory.domain import events as ev
 from marque_inventory.domain.part_lines import CostedPartLine, PartLine
 from marque_inventory.events import TrimFacts, to_outgoing
-from marque_kit.context import correlation_id_var, traceparent_var
 from marque_kit.db import OutgoingEvent
-from marque_kit.envelope import Envelope, wrap
+from marque_kit.testing.golden import Golden
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-EVENTS_PROTO = (
-    Path(__file__).resolve().parents[2] / "protos" / "marque" / "inventory" / "v1" / "events.proto"
-)
-SOURCE = "marque/inventory"
 # Fixed so that regenerating the fixtures is byte-for-byte repeatable.
-ID_NAMESPACE = uuid.UUID("6f1c1d3e-8a61-4c1e-9f3b-6d2a4b8e0c11")
-FIXED_TIME = datetime(2026, 3, 2, 1, 30, 5, 123000, tzinfo=UTC)
-CORRELATION = "9b2f6c1e8d4a4f0b9e3c5a7d1f2e4b6c"
-TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
-
+GOLDEN = Golden(
+    events_pb2,
+    __file__,
+    id_namespace=uuid.UUID("6f1c1d3e-8a61-4c1e-9f3b-6d2a4b8e0c11"),
+    fixed_time=datetime(2026, 3, 2, 1, 30, 5, 123000, tzinfo=UTC),
+    correlation="9b2f6c1e8d4a4f0b9e3c5a7d1f2e4b6c",
+    traceparent="00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+)
 # What the catalog answers for the trims used below (brand, energy type, VAT-inclusive MSRP).
 FACTS: dict[str, TrimFacts] = {
     "BYD-HAN-EV-610": TrimFacts("BYD", "BEV", 20_980_000),
@@ -117,7 +112,7 @@ def build_events(variant: int = 0) -> list[ev.InventoryEvent]:
     Variant 0 is what the fixtures hold; variant 1 has other values in the same fields, so the
     producer test compares shapes, not copies.
     """
-    at = FIXED_TIME - timedelta(seconds=5) + timedelta(days=variant * 40)
+    at = GOLDEN.fixed_time - timedelta(seconds=5) + timedelta(days=variant * 40)
     day = at.date()
     v = variant
     vehicle = partial_vehicle(v)
@@ -244,74 +239,10 @@ def partial_vehicle(variant: int) -> Callable[[str, int], dict[str, Any]]:
     return fields
 
 
-@contextmanager
-def request_context(
-    correlation: str = CORRELATION, traceparent: str = TRACEPARENT
-) -> Iterator[None]:
-    """What a request served by the inventory binds before it writes its events."""
-    tokens = (correlation_id_var.set(correlation), traceparent_var.set(traceparent))
-    try:
-        yield
-    finally:
-        correlation_id_var.reset(tokens[0])
-        traceparent_var.reset(tokens[1])
-
-
-def produce(
-    event: ev.InventoryEvent,
-    *,
-    event_id: str | None = None,
-    time: datetime | None = None,
-) -> tuple[OutgoingEvent, Envelope]:
-    """The producer's path (as `marque_kit.db.write_outbox` takes it): map, then wrap."""
-    out = to_outgoing(event, FACTS)
-    envelope = wrap(
-        out.message,
-        source=SOURCE,
-        subject=out.subject,
-        store=out.store_id,
-        seq=out.seq,
-        event_id=event_id,
-        time=time,
-    )
-    return out, envelope
-
-
-def routing_keys_in_proto() -> dict[str, str]:
-    """{message name: routing key} from the `// Routing key:` comments in events.proto."""
-    found = re.findall(
-        r"//\s*Routing key:\s*(\S+)\s*\n\s*message\s+(\w+)", EVENTS_PROTO.read_text("utf-8")
-    )
-    return {message: key for key, message in found}
-
-
-def fixture_path(event_type: str) -> Path:
-    return FIXTURES / f"{event_type}.json"
-
-
-def render(envelope: Envelope) -> str:
-    return json.dumps(envelope.to_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-
-
-def generate() -> dict[Path, str]:
-    """{fixture path: its text} for the reference events (variant 0)."""
-    files: dict[Path, str] = {}
-    with request_context():
-        for event in build_events(0):
-            name = type(event).__name__
-            _, envelope = produce(
-                event, event_id=str(uuid.uuid5(ID_NAMESPACE, name)), time=FIXED_TIME
-            )
-            files[fixture_path(envelope.type)] = render(envelope)
-    return files
-
-
-def main() -> None:
-    FIXTURES.mkdir(exist_ok=True)
-    for path, text in generate().items():
-        path.write_text(text, encoding="utf-8")
-        print(f"wrote {path.relative_to(FIXTURES.parents[2])}")
+def outgoing(event: ev.InventoryEvent) -> OutgoingEvent:
+    """The producer's mapping of a domain event (with the catalog facts above)."""
+    return to_outgoing(event, FACTS)
 
 
 if __name__ == "__main__":
-    main()
+    GOLDEN.write(map(outgoing, build_events(0)))

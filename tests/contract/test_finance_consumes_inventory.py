@@ -9,7 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from make_fixtures import FIXTURES, routing_keys_in_proto
+from make_fixtures import GOLDEN
 
 from marque_finance.consumers import MAPPERS, facts_from
 from marque_finance.domain.posting_rules.inventory import (
@@ -29,7 +29,7 @@ CONSUMED = sorted(MAPPERS)
 
 
 def envelope_of(event_type: str) -> Envelope:
-    return Envelope.from_json((FIXTURES / f"{event_type}.json").read_bytes())
+    return Envelope.from_json(GOLDEN.path(event_type).read_bytes())
 
 
 @pytest.mark.parametrize("event_type", CONSUMED, ids=lambda t: t.removeprefix(PREFIX))
@@ -50,7 +50,7 @@ def test_finance_maps_the_fixture_to_balanced_entries(event_type: str) -> None:
 @pytest.mark.parametrize("event_type", CONSUMED, ids=lambda t: t.removeprefix(PREFIX))
 def test_finance_binds_the_routing_key_inventory_declares(event_type: str) -> None:
     routing_key, _ = MAPPERS[event_type]
-    assert routing_keys_in_proto()[event_type.removeprefix(PREFIX)] == routing_key
+    assert GOLDEN.routing_keys()[event_type.removeprefix(PREFIX)] == routing_key
 
 
 def test_the_fixtures_values_arrive_in_the_facts() -> None:
@@ -101,7 +101,7 @@ def test_the_fixtures_values_arrive_in_the_facts() -> None:
 
 
 def ignored_fixtures() -> list[Path]:
-    return sorted(p for p in FIXTURES.glob(PREFIX + "*.json") if p.stem not in MAPPERS)
+    return sorted(p for p in GOLDEN.fixture_files() if p.stem not in MAPPERS)
 
 
 @pytest.mark.parametrize("path", ignored_fixtures(), ids=lambda p: p.stem.removeprefix(PREFIX))

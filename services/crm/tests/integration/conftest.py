@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,18 +19,12 @@ from fastapi import FastAPI
 from marque_crm.main import create_app
 from marque_crm.settings import CrmSettings
 from marque_crm.unit_of_work import Clock, Crm
-from marque_kit.auth import Principal, sign_principal
 from marque_kit.broker import Broker
 from marque_kit.migrations import upgrade
 from marque_kit.testing.events import EventBus
+from marque_kit.testing.principals import free_port, principal_headers, staff_headers
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -105,22 +98,9 @@ async def client(crm_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
-def principal_headers(
-    settings: CrmSettings,
-    *,
-    roles: tuple[str, ...] = ("hq_admin",),
-    stores: tuple[str, ...] = ("*",),
-    sub: str = "tester",
-) -> dict[str, str]:
-    token = sign_principal(
-        Principal(subject=sub, roles=roles, stores=stores), settings.internal_secret
-    )
-    return {"X-Marque-Principal": token}
-
-
 @pytest.fixture
 def as_hq(crm_settings: CrmSettings) -> dict[str, str]:
-    return principal_headers(crm_settings)
+    return principal_headers(crm_settings.internal_secret)
 
 
 @pytest.fixture
@@ -128,7 +108,7 @@ def as_user(crm_settings: CrmSettings) -> Callable[..., dict[str, str]]:
     """`as_user("sales_consultant", "SH01", sub="sh.consultant")`: that role in those stores."""
 
     def make(role: str, *stores: str, sub: str = "staff") -> dict[str, str]:
-        return principal_headers(crm_settings, roles=(role,), stores=stores or ("*",), sub=sub)
+        return staff_headers(crm_settings.internal_secret, role, *stores, sub=sub)
 
     return make
 

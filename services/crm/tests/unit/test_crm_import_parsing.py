@@ -4,6 +4,7 @@ problem is reported with its Excel row number and field, and duplicates inside a
 from __future__ import annotations
 
 import io
+import zipfile
 from datetime import date
 
 import pytest
@@ -266,3 +267,37 @@ def test_the_accepted_columns_are_documented() -> None:
     doc = columns_doc(LEADS)
     for header in HEADERS_ZH:
         assert header in doc
+
+
+def test_a_damaged_workbook_is_a_422_not_a_crash() -> None:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["姓名", "手机"])
+    good = io.BytesIO()
+    book.save(good)
+    damaged = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(good.getvalue())) as source,
+        zipfile.ZipFile(damaged, "w") as target,
+    ):
+        for item in source.infolist():
+            body = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                body = body[: len(body) // 2]  # cut off mid-element
+            target.writestr(item, body)
+    with pytest.raises(InvalidInput, match=r"not an \.xlsx workbook we can read"):
+        read_table(damaged.getvalue(), "x.xlsx")
+
+
+def test_a_long_workbook_stops_at_the_limit() -> None:
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet()
+    sheet.append(["name", "mobile"])
+    for n in range(30):
+        sheet.append([f"客户{n}", f"1380013{n:04d}"])
+    out = io.BytesIO()
+    book.save(out)
+    assert len(read_table(out.getvalue(), max_rows=30).rows) == 30
+    with pytest.raises(InvalidInput, match="more than 29 data rows"):
+        read_table(out.getvalue(), max_rows=29)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -16,18 +15,12 @@ from fastapi import FastAPI
 from marque_finance.main import create_app
 from marque_finance.settings import FinanceSettings
 from marque_finance.unit_of_work import Finance
-from marque_kit.auth import Principal, sign_principal
 from marque_kit.broker import Broker
 from marque_kit.migrations import upgrade
 from marque_kit.testing.events import EventBus
+from marque_kit.testing.principals import free_port, principal_headers, staff_headers
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -60,22 +53,9 @@ async def client(finance_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
-def principal_headers(
-    settings: FinanceSettings,
-    *,
-    roles: tuple[str, ...] = ("hq_admin",),
-    stores: tuple[str, ...] = ("*",),
-    sub: str = "tester",
-) -> dict[str, str]:
-    token = sign_principal(
-        Principal(subject=sub, roles=roles, stores=stores), settings.internal_secret
-    )
-    return {"X-Marque-Principal": token}
-
-
 @pytest.fixture
 def as_hq(finance_settings: FinanceSettings) -> dict[str, str]:
-    return principal_headers(finance_settings)
+    return principal_headers(finance_settings.internal_secret)
 
 
 @pytest.fixture
@@ -83,7 +63,7 @@ def as_user(finance_settings: FinanceSettings) -> Callable[..., dict[str, str]]:
     """`as_user("finance", "SH01", sub="sh.finance")` -> headers of that role in those stores."""
 
     def make(role: str, *stores: str, sub: str = "staff") -> dict[str, str]:
-        return principal_headers(finance_settings, roles=(role,), stores=stores or ("*",), sub=sub)
+        return staff_headers(finance_settings.internal_secret, role, *stores, sub=sub)
 
     return make
 

@@ -13,18 +13,11 @@ import httpx
 from sqlalchemy import text
 
 from marque_finance.unit_of_work import Finance
+from marque_kit.testing.golden import shape
 
 AsUser = Callable[..., dict[str, str]]
 URL = "/api/v1/finance/expense-claims"
 FIXTURES = Path(__file__).resolve().parents[4] / "tests" / "contract" / "fixtures"
-
-
-def shape(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: shape(item) for key, item in sorted(value.items())}
-    if isinstance(value, list):
-        return [shape(value[0])] if value else []
-    return type(value).__name__
 
 
 class Staff:

@@ -4,22 +4,16 @@
 Producer side: what `receivables_service`'s event builders + `wrap` emit today has the fixture's
 envelope keys, the same `data` shape, type and routing key. Consumer side (sales, aftersales):
 every fixture parses into its proto class. The fixtures are written by this module from the
-reference documents below, with fixed ids and times; after an intended change regenerate them and
-review the diff:
+reference documents below, with fixed ids and times (`marque_kit.testing.golden`); after an
+intended change regenerate them and review the diff:
 
     .venv/bin/python services/finance/tests/unit/test_fin_money_in_events.py
 """
 
 from __future__ import annotations
 
-import json
-import re
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
-from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -30,24 +24,18 @@ from marque_finance.receivables_service import (
     payment_received_event,
     payment_refunded_event,
 )
-from marque_kit.context import correlation_id_var, traceparent_var
 from marque_kit.db import OutgoingEvent
-from marque_kit.envelope import Envelope, wrap
+from marque_kit.testing.golden import Golden, message_names
 
-ROOT = Path(__file__).resolve().parents[4]
-FIXTURES = ROOT / "tests" / "contract" / "fixtures"
-EVENTS_PROTO = ROOT / "protos" / "marque" / "finance" / "v1" / "events.proto"
-SOURCE = "marque/finance"
-TYPE_PREFIX = "marque.finance.v1."
-ID_NAMESPACE = uuid.UUID("5d1e9a40-7c2b-4f6e-8a13-2b9c4e7f0a66")
-FIXED_TIME = datetime(2026, 3, 2, 3, 20, 11, 500000, tzinfo=UTC)
-CORRELATION = "8e4b2a6c0d1f4e3a9b7c5d2e1f0a3b4c"
-TRACEPARENT = "00-2f6a8c0e4b1d3f5a7c9e1b3d5f7a9c0e-3b5d7f9a1c2e4f6a-01"
+GOLDEN = Golden(
+    events_pb2,
+    __file__,
+    id_namespace=uuid.UUID("5d1e9a40-7c2b-4f6e-8a13-2b9c4e7f0a66"),
+    fixed_time=datetime(2026, 3, 2, 3, 20, 11, 500000, tzinfo=UTC),
+    correlation="8e4b2a6c0d1f4e3a9b7c5d2e1f0a3b4c",
+    traceparent="00-2f6a8c0e4b1d3f5a7c9e1b3d5f7a9c0e-3b5d7f9a1c2e4f6a-01",
+)
 ALL_TYPES = ("PaymentReceived", "PaymentRefunded", "InvoiceIssued")
-
-
-def _id(name: str, variant: int) -> str:
-    return str(uuid.uuid5(ID_NAMESPACE, f"{name}-{variant}"))
 
 
 def reference_events(variant: int = 0) -> list[OutgoingEvent]:
@@ -60,7 +48,7 @@ def reference_events(variant: int = 0) -> list[OutgoingEvent]:
     at = datetime(2026, 3, 2, 3, 20, tzinfo=UTC)
     day = date(2026, 3, 2)
     receipt = Receipt(
-        id=_id("receipt", variant),
+        id=GOLDEN.id("receipt", variant),
         number=f"RCT-{store}-2026-{17 + variant:06d}",
         store_id=store,
         customer_id=("CUST-000812", "CUST-004411")[variant],
@@ -78,7 +66,7 @@ def reference_events(variant: int = 0) -> list[OutgoingEvent]:
     )
     received = payment_received_event(receipt, receipt.amount_fen + variant * 100_000)
     refund = Refund(
-        id=_id("refund", variant),
+        id=GOLDEN.id("refund", variant),
         number=f"RFD-{store}-2026-{3 + variant:06d}",
         store_id=store,
         receipt_id=receipt.id,
@@ -93,7 +81,7 @@ def reference_events(variant: int = 0) -> list[OutgoingEvent]:
         refund, receipt, receipt.amount_fen - refund.amount_fen + variant * 100_000
     )
     invoice = Invoice(
-        id=_id("invoice", variant),
+        id=GOLDEN.id("invoice", variant),
         number=f"INV-{store}-2026-{42 + variant:06d}",
         store_id=store,
         customer_id=receipt.customer_id,
@@ -113,128 +101,47 @@ def reference_events(variant: int = 0) -> list[OutgoingEvent]:
     return [received, refunded, invoice_issued_event(invoice)]
 
 
-@contextmanager
-def request_context(
-    correlation: str = CORRELATION, traceparent: str = TRACEPARENT
-) -> Iterator[None]:
-    tokens = (correlation_id_var.set(correlation), traceparent_var.set(traceparent))
-    try:
-        yield
-    finally:
-        correlation_id_var.reset(tokens[0])
-        traceparent_var.reset(tokens[1])
-
-
-def produce(
-    out: OutgoingEvent, *, event_id: str | None = None, time: datetime | None = None
-) -> Envelope:
-    """The producer's path (as `marque_kit.db.write_outbox` takes it): wrap the outgoing event."""
-    return wrap(
-        out.message,
-        source=SOURCE,
-        subject=out.subject,
-        store=out.store_id,
-        seq=out.seq,
-        event_id=event_id,
-        time=time,
-    )
-
-
-def fixture_path(event_type: str) -> Path:
-    return FIXTURES / f"{event_type}.json"
-
-
-def render(envelope: Envelope) -> str:
-    return json.dumps(envelope.to_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-
-
-def generate() -> dict[Path, str]:
-    files: dict[Path, str] = {}
-    with request_context():
-        for out in reference_events(0):
-            name = out.message.DESCRIPTOR.name
-            envelope = produce(out, event_id=str(uuid.uuid5(ID_NAMESPACE, name)), time=FIXED_TIME)
-            files[fixture_path(envelope.type)] = render(envelope)
-    return files
-
-
-def routing_keys_in_proto() -> dict[str, str]:
-    found = re.findall(
-        r"//\s*Routing key:\s*([\w.]+)[^\n]*\n\s*message\s+(\w+)", EVENTS_PROTO.read_text("utf-8")
-    )
-    return {message: key for key, message in found}
-
-
-def shape(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: shape(item) for key, item in sorted(value.items())}
-    if isinstance(value, list):
-        return [shape(value[0])] if value else []
-    return type(value).__name__
-
-
 PRODUCED = reference_events(variant=1)
 
 
 def test_every_money_in_event_type_has_a_reference_example() -> None:
-    assert sorted(out.message.DESCRIPTOR.name for out in PRODUCED) == sorted(ALL_TYPES)
+    assert message_names(PRODUCED) == sorted(ALL_TYPES)
 
 
 @pytest.mark.parametrize("out", PRODUCED, ids=lambda o: o.message.DESCRIPTOR.name)
 def test_producer_emits_the_fixture_shape(out: OutgoingEvent) -> None:
-    with request_context(
-        correlation="51ab", traceparent="00-" + "cd" * 16 + "-" + "34" * 8 + "-01"
-    ):
-        envelope = produce(out)
-    path = fixture_path(envelope.type)
-    assert path.exists(), f"no golden fixture for {envelope.type}; regenerate them"
-    fixture = json.loads(path.read_text("utf-8"))
-    emitted = envelope.to_dict()
-    assert sorted(emitted) == sorted(fixture)
-    assert shape(emitted["data"]) == shape(fixture["data"])
+    emitted = GOLDEN.check_producer(out)
+    assert emitted["marquestore"] == "GZ01"
     name = out.message.DESCRIPTOR.name
-    assert emitted["type"] == fixture["type"] == TYPE_PREFIX + name
-    assert emitted["source"] == fixture["source"] == SOURCE
-    assert emitted["marquestore"] == out.store_id == "GZ01"
     subject_field = "invoice_id" if name == "InvoiceIssued" else "receipt_id"
     assert emitted["subject"] == getattr(out.message, subject_field)
-    assert routing_keys_in_proto()[name] == out.routing_key
 
 
 def test_fixtures_are_what_the_producer_emits_for_the_reference_documents() -> None:
-    for path, text in generate().items():
-        assert path.read_text("utf-8") == text, f"{path.name} is stale; regenerate the fixtures"
+    GOLDEN.check_up_to_date(reference_events(0))
 
 
 @pytest.mark.parametrize("name", ALL_TYPES)
 def test_consumer_parses_the_fixture(name: str) -> None:
-    envelope = Envelope.from_json(fixture_path(TYPE_PREFIX + name).read_bytes())
-    message: Any = envelope.parse(getattr(events_pb2, name))
-    assert envelope.source == SOURCE and envelope.store == message.store_id == "SH01"
+    envelope, message = GOLDEN.parse(name)
+    assert envelope.store == message.store_id == "SH01"
     assert message.reference_type == finance_pb2.RECEIPT_REFERENCE_SALES_ORDER
     assert message.reference == "SO-SH01-000123"
     assert message.occurred_at.ToDatetime().year == 2026
 
 
 def test_the_fixtures_tell_the_sales_story() -> None:
-    def data(name: str) -> dict[str, Any]:
-        body: dict[str, Any] = json.loads(fixture_path(TYPE_PREFIX + name).read_text("utf-8"))
-        return dict(body["data"])
-
-    received = data("PaymentReceived")
+    received = GOLDEN.data("PaymentReceived")
     assert received["method"] == "PAYMENT_METHOD_WECHAT_PAY"
     assert received["amount"] == {"amountFen": "5000000", "currencyCode": "CNY"}
     assert received["totalReceivedForReference"]["amountFen"] == "5000000"
-    refunded = data("PaymentRefunded")
+    refunded = GOLDEN.data("PaymentRefunded")
     assert refunded["receiptId"] == received["receiptId"]
     assert refunded["totalReceivedForReference"]["amountFen"] == "4000000"
-    issued = data("InvoiceIssued")
+    issued = GOLDEN.data("InvoiceIssued")
     assert (issued["total"]["amountFen"], issued["vat"]["amountFen"]) == ("22600000", "2600000")
     assert issued["dueOn"] == "2026-04-01"
 
 
 if __name__ == "__main__":
-    FIXTURES.mkdir(parents=True, exist_ok=True)
-    for file, text in generate().items():
-        file.write_text(text, encoding="utf-8")
-        print(f"wrote {file.relative_to(ROOT)}")
+    GOLDEN.write(reference_events(0))

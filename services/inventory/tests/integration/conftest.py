@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import itertools
-import socket
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -19,16 +18,10 @@ from marque_inventory.demo import catalog_rows
 from marque_inventory.domain.vin import with_check_digit
 from marque_inventory.main import create_app
 from marque_inventory.settings import InventorySettings
-from marque_kit.auth import Principal, sign_principal
 from marque_kit.migrations import upgrade
+from marque_kit.testing.principals import free_port, principal_headers, staff_headers
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -67,22 +60,9 @@ async def client(inventory_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
-def principal_headers(
-    settings: InventorySettings,
-    *,
-    roles: tuple[str, ...] = ("hq_admin",),
-    stores: tuple[str, ...] = ("*",),
-    sub: str = "tester",
-) -> dict[str, str]:
-    token = sign_principal(
-        Principal(subject=sub, roles=roles, stores=stores), settings.internal_secret
-    )
-    return {"X-Marque-Principal": token}
-
-
 @pytest.fixture
 def as_hq(inventory_settings: InventorySettings) -> dict[str, str]:
-    return principal_headers(inventory_settings)
+    return principal_headers(inventory_settings.internal_secret)
 
 
 @pytest.fixture
@@ -90,7 +70,7 @@ def as_store(inventory_settings: InventorySettings) -> Callable[..., dict[str, s
     """`as_store("SH01", role="store_manager")` -> headers of a principal seeing only that store."""
 
     def make(store: str, role: str = "store_manager", sub: str = "staff") -> dict[str, str]:
-        return principal_headers(inventory_settings, roles=(role,), stores=(store,), sub=sub)
+        return staff_headers(inventory_settings.internal_secret, role, store, sub=sub)
 
     return make
 

@@ -16,6 +16,9 @@ from typing import Any
 
 import pytest
 
+# The golden-fixture checks report their failures as test code does (values shown on failure).
+pytest.register_assert_rewrite("marque_kit.testing.golden")
+
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 DEFAULT_AMQP = "amqp://guest:guest@127.0.0.1:5672/"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"

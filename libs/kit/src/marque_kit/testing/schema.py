@@ -36,8 +36,9 @@ def schema_drift(connection: Connection, module_prefix: str) -> list[Any]:
 
 
 def _models(base: type) -> list[type]:
-    found = []
-    for sub in base.__subclasses__():
+    found: list[type] = []
+    subclasses: list[type] = base.__subclasses__()
+    for sub in subclasses:
         found.append(sub)
         found.extend(_models(sub))
     return found
