@@ -9,7 +9,6 @@ other finance tests' stores and queues never meet the demo's.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,9 +24,9 @@ from sqlalchemy import text
 from marque_finance.demo import STORES, seed, window
 from marque_finance.main import create_app
 from marque_finance.settings import FinanceSettings
-from marque_kit.auth import Principal, sign_principal
 from marque_kit.db import Database
 from marque_kit.migrations import upgrade
+from marque_kit.testing.principals import free_port, staff_headers
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
 R = "/api/v1/finance/reports"
@@ -44,12 +43,6 @@ COUNTED = (
     "expense_claims",
     "period_events",
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -105,8 +98,7 @@ async def demo_client(
 
 
 def headers(settings: FinanceSettings, role: str = "hq_finance", *stores: str) -> dict[str, str]:
-    principal = Principal(subject="demo-test", roles=(role,), stores=stores or ("*",))
-    return {"X-Marque-Principal": sign_principal(principal, settings.internal_secret)}
+    return staff_headers(settings.internal_secret, role, *stores, sub="demo-test")
 
 
 async def get(
