@@ -15,14 +15,14 @@ import sys
 import time
 from types import FrameType
 
-from bench import event_latency, finance, gateway, relay_throughput, reservations
+from bench import crm, event_latency, finance, gateway, relay_throughput, reservations
 from bench.events import install_schema
 from bench.infra import BenchRun
 from bench.load import describe, pick_client
 from bench.report import Row, table
 from marque_kit.db import Database
 
-FIGURES = ("relay", "latency", "http", "gateway", "finance")
+FIGURES = ("relay", "latency", "http", "gateway", "finance", "crm")
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -79,6 +79,8 @@ def _run(run: BenchRun, args: argparse.Namespace) -> list[Row]:
         rows += gateway.measure(run, pick_client(args.client), seconds=args.seconds)
     if "finance" in only:
         rows += finance.measure(run, events=1_000 if quick else 5_000)
+    if "crm" in only:
+        rows += crm.measure(run, seconds=args.seconds)
     return rows
 
 

@@ -39,7 +39,7 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from marque_crm import assignment_service, tasks_service
+from marque_crm import assignment_service
 from marque_crm.customers_service import (
     PII_READ,
     NewCustomer,
@@ -78,10 +78,10 @@ class RowResult:
     lead: str | None = None  # created | attached | resent
     assigned_to: str | None = None
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, hidden: set[str]) -> dict[str, Any]:
         out: dict[str, Any] = {
             "row": self.row,
-            "customer_id": self.customer_id,
+            "customer_id": None if self.customer_id in hidden else self.customer_id,
             "customer": self.customer,
         }
         if self.lead_id is not None:
@@ -102,10 +102,16 @@ class ImportReport:
     existing: list[dict[str, Any]] = field(default_factory=list)
     in_file: list[dict[str, Any]] = field(default_factory=list)
     results: list[RowResult] = field(default_factory=list)
+    # Known customers the caller may not see: the report does not name them.
+    hidden: set[str] = field(default_factory=set)
 
     @property
     def imported(self) -> int:
         return len(self.results)
+
+    @property
+    def created_anything(self) -> bool:
+        return any(r.customer == "created" or r.lead == "created" for r in self.results)
 
     def counts(self) -> dict[str, int]:
         def count(attr: str, value: str) -> int:
@@ -142,7 +148,7 @@ class ImportReport:
             **self.counts(),
             "errors": [e.as_dict() for e in sorted(self.errors, key=lambda e: e.row)],
             "duplicates": self.duplicates(),
-            "rows": [r.as_dict() for r in self.results],
+            "rows": [r.as_dict(self.hidden) for r in self.results],
         }
 
 
@@ -201,6 +207,16 @@ async def run_import(
     if report.errors and mode == ALL_OR_NOTHING:
         raise _refusal(report)
     for row in kept:
+        if mode == ALL_OR_NOTHING:
+            # One failure refuses the file, so no savepoint is needed (two round trips a row).
+            try:
+                report.results.append(
+                    await _import_row(session, crm, principal, kind, store_id, row)
+                )
+            except DomainError as exc:
+                report.errors.append(_row_error(row.row, exc))
+                raise _refusal(report) from exc
+            continue
         try:
             async with session.begin_nested():
                 report.results.append(
@@ -208,8 +224,6 @@ async def run_import(
                 )
         except DomainError as exc:
             report.errors.append(_row_error(row.row, exc))
-    if report.errors and mode == ALL_OR_NOTHING:
-        raise _refusal(report)
     return report
 
 
@@ -297,6 +311,8 @@ async def _match_existing(
                     "customer_id": match if match in visible else None,
                 }
             )
+            if match not in visible:
+                report.hidden.add(match)
         kept.append(r)
     return kept
 
@@ -408,16 +424,21 @@ async def _import_row(
     )
     lead = intake.lead
     if intake.outcome == "created" and row.consultant and lead.assigned_to != row.consultant:
-        lead = await assignment_service.reassign(
-            session,
-            crm,
-            lead.id,
-            row.consultant,
-            reason=f"imported with 顾问 {row.consultant} (row {row.row})",
-            actor=actor,
-        )
-        # The lead's follow-up tasks go with it (a no-op if reassign already moved them).
-        await tasks_service.on_lead_reassigned(session, crm, lead)
+        try:
+            lead = await assignment_service.reassign(
+                session,
+                crm,
+                lead.id,
+                row.consultant,
+                reason=f"imported with 顾问 {row.consultant} (row {row.row})",
+                actor=actor,
+            )
+        except InvalidInput as exc:
+            rule = str((exc.errors or [{}])[0].get("rule", "consultant_of_store"))
+            raise InvalidInput(
+                f"顾问 {row.consultant!r} cannot take the lead: {exc.detail}",
+                errors=[{"field": "consultant", "rule": rule}],
+            ) from exc
     result.lead_id, result.lead, result.assigned_to = lead.id, intake.outcome, lead.assigned_to
     return result
 

@@ -34,8 +34,9 @@ class Table:
     encoding: str = ""  # for CSV: utf-8 | utf-8-sig | gb18030
 
 
-def read_table(data: bytes, filename: str = "") -> Table:
-    """Parse an upload; 422 saying what to do when it is too big, empty or not CSV/XLSX."""
+def read_table(data: bytes, filename: str = "", *, max_rows: int = MAX_ROWS) -> Table:
+    """Parse an upload; 422 saying what to do when it is too big (more than `max_rows` data
+    rows), empty or not CSV/XLSX."""
     if len(data) > MAX_FILE_BYTES:
         raise InvalidInput(
             f"The file is {len(data) / 1024 / 1024:.1f} MiB; an import takes at most "
@@ -49,11 +50,11 @@ def read_table(data: bytes, filename: str = "") -> Table:
             "Old Excel .xls files are not read; save the sheet as .xlsx or CSV (UTF-8) first.",
             errors=[{"field": "file", "rule": "format"}],
         )
-    table = _read_xlsx(data) if data.startswith(_ZIP_MAGIC) else _read_csv(data)
-    if len(table.rows) > MAX_ROWS:
+    table = _read_xlsx(data, max_rows) if data.startswith(_ZIP_MAGIC) else _read_csv(data)
+    if len(table.rows) > max_rows:
         raise InvalidInput(
-            f"The file has {len(table.rows):,} data rows; an import takes at most {MAX_ROWS:,}. "
-            f"Split it into smaller files.",
+            f"The file has more than {max_rows:,} data rows; an import takes at most "
+            f"{max_rows:,}. Split it into smaller files.",
             errors=[{"field": "file", "rule": "max_rows"}],
         )
     return table
@@ -96,21 +97,25 @@ def _read_csv(data: bytes) -> Table:
     return _table(lines, "csv", encoding)
 
 
-def _read_xlsx(data: bytes) -> Table:
+def _read_xlsx(data: bytes, max_rows: int) -> Table:
+    not_a_workbook = InvalidInput(
+        "The file looks like a ZIP but is not an .xlsx workbook we can read; save it as .xlsx "
+        "(Excel 2007 or later) or CSV.",
+        errors=[{"field": "file", "rule": "format"}],
+    )
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise InvalidInput(
-            "The file looks like a ZIP but is not an .xlsx workbook; save it as .xlsx or CSV.",
-            errors=[{"field": "file", "rule": "format"}],
-        ) from exc
+        raise not_a_workbook from exc
+    lines: list[list[str]] = []
     try:
         sheet = book.worksheets[0]
-        lines: list[list[str]] = []
         for values in sheet.iter_rows(values_only=True):
             lines.append([cell_text(v) for v in values])
-            if len(lines) > MAX_ROWS + 1:
-                break
+            if len(lines) > max_rows + 1:
+                break  # enough to say it is too long; leading blank rows aside
+    except Exception as exc:  # a damaged sheet: whatever openpyxl's XML parsing raises
+        raise not_a_workbook from exc
     finally:
         book.close()
     return _table(lines, "xlsx", "")

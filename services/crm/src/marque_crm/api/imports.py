@@ -8,11 +8,12 @@ from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
+from pydantic import BaseModel, Field
 from starlette.responses import Response, StreamingResponse
 
 from marque_crm import import_service as svc
 from marque_crm.api.deps import CrmDep
-from marque_crm.domain.imports import CUSTOMERS, LEADS, MAX_FILE_BYTES, MAX_ROWS, columns_doc
+from marque_crm.domain.imports import CUSTOMERS, LEADS, MAX_FILE_BYTES, ROW_LIMITS, columns_doc
 from marque_crm.tabular import (
     CSV_MEDIA_TYPE,
     XLSX_MEDIA_TYPE,
@@ -41,16 +42,78 @@ StoreForm = Annotated[
 ]
 Upload = Annotated[UploadFile, File(description="The spreadsheet: .csv or .xlsx")]
 
+
+class RowErrorOut(BaseModel):
+    row: int = Field(description="The row number Excel shows (the header is row 1)")
+    field: str = Field(examples=["mobile"])
+    rule: str = Field(examples=["mobile_format"])
+    message: str
+
+
+class ExistingOut(BaseModel):
+    row: int
+    by: str = Field(description="mobile | national_id")
+    customer_id: str | None = Field(
+        description="The customer the row names; null when it is not one you may see"
+    )
+
+
+class InFileOut(BaseModel):
+    row: int
+    duplicate_of_row: int
+    by: str = Field(description="mobile | national_id")
+
+
+class DuplicatesOut(BaseModel):
+    existing: list[ExistingOut]
+    in_file: list[InFileOut]
+
+
+class FileOut(BaseModel):
+    format: str = Field(description="csv | xlsx")
+    encoding: str = Field(description="utf-8 | utf-8-sig | gb18030 (CSV only)")
+    rows: int
+    ignored_columns: list[str]
+
+
+class RowOut(BaseModel):
+    row: int
+    customer_id: str | None = Field(description="null for a known customer you may not see")
+    customer: str = Field(description="created | existing")
+    lead_id: str | None = None
+    lead: str | None = Field(None, description="created | attached | resent (leads only)")
+    assigned_to: str | None = None
+
+
+class ImportReportOut(BaseModel):
+    kind: str = Field(description="customers | leads")
+    store_id: str
+    mode: str
+    file: FileOut
+    imported: int
+    skipped: int
+    customers_created: int
+    customers_existing: int
+    leads_created: int | None = None
+    leads_attached: int | None = None
+    leads_resent: int | None = None
+    errors: list[RowErrorOut]
+    duplicates: DuplicatesOut
+    rows: list[RowOut]
+
+
 _IMPORT_DOC = f"""
 Upload a spreadsheet as `multipart/form-data` with fields `file` and `store_id`.
 
 **Files.** CSV in UTF-8 (with or without BOM) or GBK/GB18030 (as Chinese Excel saves "CSV"), comma-
 or tab-separated; or .xlsx (first sheet). At most {MAX_FILE_BYTES // 1024 // 1024} MiB and
-{MAX_ROWS:,} data rows (422 beyond: split the file). Row 1 is the header; row numbers in the
-report are the ones Excel shows. Unknown columns are ignored and listed in
-`file.ignored_columns`.
+{ROW_LIMITS[CUSTOMERS]:,} customer rows or {ROW_LIMITS[LEADS]:,} lead rows (422 beyond: split the
+file; each file is one transaction, answered well within the gateway's timeout). Row 1 is the
+header; row numbers in the report are the ones Excel shows. Unknown columns are ignored and
+listed in `file.ignored_columns`.
 
-**Answer.** 201 (200 when no row was imported) with the per-row results (`rows`), the row errors
+**Answer.** 201 (200 when no customer or lead was created: every row known, attached, skipped or
+wrong) with the per-row results (`rows`), the row errors
 (`errors`: row, field, rule, message) and the dedupe report (`duplicates.existing`: rows naming a
 customer the group already knows, by mobile or ID number; `duplicates.in_file`: rows repeating an
 earlier row of the file, which are skipped). With `mode=all_or_nothing` any row error answers 422
@@ -89,7 +152,7 @@ async def _import(
 ) -> Response:
     principal.require_store(store_id, what=f"Store {store_id}")
     data = await _read_upload(file)
-    table = read_table(data, file.filename or "")
+    table = read_table(data, file.filename or "", max_rows=ROW_LIMITS[kind])
     async with crm.uow() as uow:
         fingerprint = f"{kind}\n{store_id}\n{mode}\n".encode() + data
         if replay := await idem.begin(uow.session, fingerprint):
@@ -98,7 +161,7 @@ async def _import(
             uow.session, crm, principal, kind=kind, store_id=store_id, table=table, mode=mode
         )
         response: Response = await idem.complete(
-            uow.session, 201 if report.imported else 200, report.as_dict()
+            uow.session, 201 if report.created_anything else 200, report.as_dict()
         )
         await uow.commit()
     return response
@@ -107,10 +170,11 @@ async def _import(
 @router.post(
     "/imports/customers",
     status_code=201,
+    response_model=ImportReportOut,
     summary="Import customers from CSV or XLSX",
     description=_doc(CUSTOMERS),
     dependencies=[permission(svc.IMPORT_SCOPE[CUSTOMERS])],
-    responses={200: {"description": "No row was imported (all skipped as duplicates/errors)"}},
+    responses={200: {"description": "Nothing new: every row known, attached, skipped or wrong"}},
 )
 async def import_customers(
     principal: CurrentPrincipal,
@@ -126,10 +190,11 @@ async def import_customers(
 @router.post(
     "/imports/leads",
     status_code=201,
+    response_model=ImportReportOut,
     summary="Import leads from CSV or XLSX",
     description=_doc(LEADS),
     dependencies=[permission(svc.IMPORT_SCOPE[LEADS])],
-    responses={200: {"description": "No row was imported (all skipped as duplicates/errors)"}},
+    responses={200: {"description": "Nothing new: every row known, attached, skipped or wrong"}},
 )
 async def import_leads(
     principal: CurrentPrincipal,
