@@ -730,3 +730,16 @@ async def test_metrics_count_requests_by_route_template(client: httpx.AsyncClien
     )
     assert 'route="<unmatched>",service="kit-test",status="404"' in text
     assert widget["id"] not in text
+
+
+async def test_a_nul_character_is_refused_before_any_handler(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    """PostgreSQL text cannot hold U+0000; without the guard this reached the driver: a 500."""
+    s = store()
+    body = assert_problem(await create(client, s, "evil\u0000name"), 422, "validation-failed")
+    assert [e["field"] for e in body["errors"]] == ["name"]
+    assert await count_named(app, "evilname") == 0
+    query = await client.get("/api/v1/test/widgets", params={"cursor": "a\u0000"}, headers=token(s))
+    assert query.status_code == 422
+    assert (await create(client, s, "plain name")).status_code == 201

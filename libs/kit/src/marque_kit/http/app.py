@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.types import Lifespan
 
 from marque_kit.http.middleware import RequestContextMiddleware
+from marque_kit.http.nul_guard import RefuseNulMiddleware
 from marque_kit.http.problems import install_problem_handlers, problem
 from marque_kit.settings import ServiceSettings
 
@@ -167,6 +168,8 @@ def create_http_app(
     app.include_router(_probe_router(_named(readiness_checks)))
     for router in routers:
         app.include_router(router)
+    # Inside the request context (its refusals carry the request id): NUL never reaches a handler.
+    app.add_middleware(RefuseNulMiddleware)
     app.add_middleware(RequestContextMiddleware, service=service)
     _install_permission_openapi(app)
     return app

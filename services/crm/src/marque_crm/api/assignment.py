@@ -34,8 +34,10 @@ from marque_crm.store_rules_service import rules_from_json, rules_to_json
 from marque_kit.errors import InvalidInput, PreconditionRequired
 from marque_kit.http import (
     CurrentPrincipal,
+    Day,
     IdempotencyDep,
     IfMatch,
+    Instant,
     Page,
     PageQuery,
     check_version,
@@ -63,8 +65,8 @@ class ConsultantIn(BaseModel):
     name: str = Field(min_length=1, max_length=200, examples=["李娜"])
     role: str = Field("consultant", description="consultant | manager", examples=["consultant"])
     on_duty: bool = True
-    on_leave_from: date | None = Field(None, description="First day away (included)")
-    on_leave_until: date | None = Field(None, description="Last day away (included)")
+    on_leave_from: Day | None = Field(None, description="First day away (included)")
+    on_leave_until: Day | None = Field(None, description="Last day away (included)")
     max_open_leads: int | None = Field(None, ge=1, le=10_000, description="Cap; none: no cap")
 
 
@@ -529,7 +531,7 @@ async def sla_breaches(
     principal: CurrentPrincipal,
     crm: CrmDep,
     page: PageQuery,
-    since: datetime | None = None,
+    since: Instant | None = None,
 ) -> Page[SlaBreachOut]:
     """First contacts that came late in the store, newest first; `since` narrows the list."""
     principal.require_store(store_id, what=f"Store {store_id}")

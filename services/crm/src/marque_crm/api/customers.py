@@ -35,8 +35,10 @@ from marque_kit.auth import Principal
 from marque_kit.errors import Forbidden, InvalidInput
 from marque_kit.http import (
     CurrentPrincipal,
+    Day,
     IdempotencyDep,
     IfMatch,
+    Instant,
     Page,
     PageQuery,
     etag,
@@ -66,7 +68,7 @@ class CustomerIn(BaseModel):
     owner: str | None = Field(None, description="Owning consultant; a consultant's own default")
     wechat_id: str = ""
     gender: Literal["male", "female", ""] = ""
-    birthday: date | None = None
+    birthday: Day | None = None
     city: str = ""
     address: str = ""
 
@@ -77,7 +79,7 @@ class CustomerPatch(BaseModel):
     national_id: str | None = Field(None, description="Empty string or null removes it")
     wechat_id: str | None = None
     gender: str | None = None
-    birthday: date | None = None
+    birthday: Day | None = None
     city: str | None = None
     address: str | None = None
     store_id: str | None = None
@@ -154,7 +156,7 @@ class ConsentIn(BaseModel):
     channel: Literal["sms", "wechat", "phone", "email"]
     granted: bool = Field(description="true: the customer agrees; false: they withdraw")
     source: str = Field(examples=["到店登记表 walk-in form"])
-    at: datetime | None = Field(None, description="When the customer said it; default now")
+    at: Instant | None = Field(None, description="When the customer said it; default now")
     store_id: str = ""
 
 
@@ -205,7 +207,7 @@ class VehicleIn(BaseModel):
     plate: str = Field("", examples=["沪A12345"])
     model_code: str = ""
     store_id: str = Field("", description="The selling store when bought here")
-    purchased_on: date | None = None
+    purchased_on: Day | None = None
 
 
 class VehiclePatch(BaseModel):
@@ -214,8 +216,8 @@ class VehiclePatch(BaseModel):
     model_code: str | None = None
     bought: Literal["here", "elsewhere"] | None = None
     store_id: str | None = None
-    purchased_on: date | None = None
-    sold_on: date | None = None
+    purchased_on: Day | None = None
+    sold_on: Day | None = None
 
 
 class VehicleOut(BaseModel):
@@ -241,7 +243,7 @@ class VehicleOut(BaseModel):
 class TimelineIn(BaseModel):
     kind: Literal["call", "visit", "wechat", "note"]
     summary: str = Field(max_length=2000)
-    at: datetime | None = Field(None, description="When it happened; default now")
+    at: Instant | None = Field(None, description="When it happened; default now")
     store_id: str = Field("", description="Default: the customer's store, if it is yours")
     ref: str = Field("", max_length=200)
 

@@ -41,8 +41,10 @@ from marque_kit.auth import Principal
 from marque_kit.errors import InvalidInput
 from marque_kit.http import (
     CurrentPrincipal,
+    Day,
     IdempotencyDep,
     IfMatch,
+    Instant,
     Page,
     PageQuery,
     etag,
@@ -380,9 +382,9 @@ async def list_leads(
     assigned_to: str | None = None,
     customer_id: str | None = None,
     created_from: Annotated[
-        datetime | None, Query(description="From this instant (naive: store time)")
+        Instant | None, Query(description="From this instant (naive: store time)")
     ] = None,
-    created_to: Annotated[datetime | None, Query(description="Before this instant")] = None,
+    created_to: Annotated[Instant | None, Query(description="Before this instant")] = None,
 ) -> Page[LeadOut]:
     """The leads the caller can see, newest first (a consultant: their own)."""
     # (Lead, Customer) rows; typed loosely because paginate takes a one-parameter Select.
@@ -422,10 +424,10 @@ async def funnel(
     crm: CrmDep,
     store_id: str | None = None,
     from_date: Annotated[
-        date | None, Query(alias="from", description="First business day (store time)")
+        Day | None, Query(alias="from", description="First business day (store time)")
     ] = None,
     to_date: Annotated[
-        date | None, Query(alias="to", description="Last business day, included")
+        Day | None, Query(alias="to", description="Last business day, included")
     ] = None,
 ) -> FunnelOut:
     """Leads created in the period, per status and along the funnel, with conversion ratios,

@@ -32,6 +32,7 @@ from marque_kit.http import (
     CurrentPrincipal,
     IdempotencyDep,
     IfMatch,
+    Instant,
     Page,
     PageQuery,
     etag,
@@ -626,7 +627,7 @@ class CampaignIn(BaseModel):
     store_ids: list[str] = Field(
         default_factory=list, max_length=50, description="Default: the segment's stores"
     )
-    scheduled_at: datetime | None = Field(
+    scheduled_at: Instant | None = Field(
         None, description="Send automatically at this time; leave out to send by hand"
     )
     frequency_cap: CapIn = Field(

@@ -28,6 +28,7 @@ from marque_kit.http import (
     CurrentPrincipal,
     IdempotencyDep,
     IfMatch,
+    Instant,
     Page,
     PageQuery,
     etag,
@@ -90,7 +91,7 @@ class TaskIn(BaseModel):
     title: str = Field(
         min_length=1, max_length=200, examples=["回电确认金融方案 Call back on the loan"]
     )
-    due_at: datetime = Field(examples=["2026-03-02T10:00:00+08:00"])
+    due_at: Instant = Field(examples=["2026-03-02T10:00:00+08:00"])
     assignee: str = Field("", max_length=120, description="Default: the caller")
     note: str = Field("", max_length=1000)
 
@@ -100,7 +101,7 @@ class CompleteIn(BaseModel):
 
 
 class SnoozeIn(BaseModel):
-    until: datetime = Field(examples=["2026-03-03T10:00:00+08:00"])
+    until: Instant = Field(examples=["2026-03-03T10:00:00+08:00"])
 
 
 class CancelIn(BaseModel):
