@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils.exceptions import InvalidFileException
 
 from marque_crm.domain.imports import MAX_FILE_BYTES, MAX_ROWS, cell_text
@@ -188,13 +189,19 @@ def csv_header(headers: Sequence[str]) -> bytes:
     return b"\xef\xbb\xbf" + csv_line(headers)
 
 
+def _xml_text(value: Any) -> Any:
+    """XLSX is XML, which cannot hold most control characters (a pasted BEL or ESC in a lead's
+    comment): they are dropped from the cell, where openpyxl would refuse the whole workbook."""
+    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
+
+
 def xlsx_bytes(title: str, headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     """A one-sheet workbook; text columns stay text (mobiles and IDs do not become numbers)."""
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title=title[:31])
     sheet.append(list(headers))
     for row in rows:
-        sheet.append([guard(v) for v in row])
+        sheet.append([_xml_text(guard(v)) for v in row])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

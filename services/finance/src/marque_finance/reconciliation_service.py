@@ -233,7 +233,7 @@ async def import_statement(
         id=str(uuid.uuid4()),
         store_id=store_id,
         bank_account=account,
-        filename=filename[:200],
+        filename=filename.replace("\x00", "")[:200],  # a multipart filename may hold NUL
         file_sha256=digest,
         first_date=min(line.value_date for line in parsed),
         last_date=max(line.value_date for line in parsed),

@@ -4,7 +4,7 @@ pagination, idempotency keys and optimistic concurrency. Services import from he
 
 from marque_kit.http.app import ReadinessCheck, create_http_app
 from marque_kit.http.concurrency import IfMatch, check_version, etag, parse_if_match
-from marque_kit.http.fields import Day, Instant
+from marque_kit.http.fields import Day, FormText, Instant
 from marque_kit.http.idempotency import Idempotency, IdempotencyDep, purge_idempotency_keys
 from marque_kit.http.middleware import (
     CORRELATION_ID_HEADER,
@@ -36,6 +36,7 @@ __all__ = [
     "REQUEST_ID_HEADER",
     "CurrentPrincipal",
     "Day",
+    "FormText",
     "Idempotency",
     "IdempotencyDep",
     "IfMatch",

@@ -6,6 +6,8 @@ either: such values fail deep in a handler or the driver (OverflowError, "date v
 range") and would answer 500. `Day` and `Instant` refuse them at the edge with a 422 naming the
 field. Business rules (not in the future, after the issue date, ...) stay in each domain.
 
+`FormText` refuses NUL in a multipart form field, which `RefuseNulMiddleware` does not parse.
+
     class TaskIn(BaseModel):
         due_at: Instant
     async def report(from_date: Annotated[Day | None, Query(alias="from")] = None): ...
@@ -18,6 +20,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
+
+from marque_kit.http.nul_guard import NUL, NUL_MESSAGE
 
 EARLIEST_DAY = date(1900, 1, 1)
 LATEST_DAY = date(2999, 12, 31)
@@ -48,3 +52,13 @@ def instant_in_range(value: datetime) -> datetime:
 
 Day = Annotated[date, AfterValidator(day_in_range)]
 Instant = Annotated[datetime, AfterValidator(instant_in_range)]
+
+
+def without_nul(value: str) -> str:
+    if NUL in value:
+        raise PydanticCustomError("string_nul", NUL_MESSAGE)
+    return value
+
+
+# Text the JSON/query guard (`RefuseNulMiddleware`) does not see: multipart form fields.
+FormText = Annotated[str, AfterValidator(without_nul)]

@@ -25,15 +25,16 @@ from marque_kit.http.problems import problem
 
 NUL = "\x00"
 _NUL_ESCAPE = b"\\u0000"
-_NUL_MESSAGE = (
+NUL_MESSAGE = (
     "contains a NUL character (U+0000), which no text may hold; remove it (it usually comes "
     "from a copy/paste or a binary file)"
 )
 
 
 def _is_json(content_type: str) -> bool:
+    # FastAPI may read a body without a Content-Type as JSON too.
     media = content_type.split(";", 1)[0].strip().lower()
-    return media == "application/json" or media.endswith("+json")
+    return media in ("", "application/json") or media.endswith("+json")
 
 
 def nul_fields(value: Any, path: tuple[str, ...] = ()) -> Iterator[str]:
@@ -58,14 +59,14 @@ def _refusal(scope: Scope, errors: list[dict[str, str]]) -> Any:
         status=422,
         title="Request is not valid",
         slug="validation-failed",
-        detail=f"The {noun} {described} {_NUL_MESSAGE}.",
+        detail=f"The {noun} {described} {NUL_MESSAGE}.",
         instance=scope["path"].replace(NUL, "\\u0000"),
         errors=errors,
     )
 
 
 def _error(field: str, location: str) -> dict[str, str]:
-    return {"field": field, "location": location, "message": _NUL_MESSAGE, "type": "string_nul"}
+    return {"field": field, "location": location, "message": NUL_MESSAGE, "type": "string_nul"}
 
 
 class RefuseNulMiddleware:

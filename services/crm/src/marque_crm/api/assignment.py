@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Header, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -55,6 +55,8 @@ RULES_READ = "crm.rules:read"
 RULES_WRITE = "crm.rules:write"
 REASSIGN = "crm.assignments:write"
 BREACHES_READ = "crm.assignments:read"
+# A store id as written to the roster and rules tables (VARCHAR(20)).
+StorePath = Annotated[str, Path(min_length=1, max_length=20, examples=["SH01"])]
 
 
 # ---- Roster -----------------------------------------------------------------------------------
@@ -130,7 +132,7 @@ async def list_consultants(
     dependencies=[permission(ROSTER_WRITE)],
 )
 async def put_consultant(
-    store_id: str,
+    store_id: StorePath,
     subject: str,
     body: ConsultantIn,
     principal: CurrentPrincipal,
@@ -351,7 +353,7 @@ async def get_rules(
     "/stores/{store_id}/rules", response_model=RulesOut, dependencies=[permission(RULES_WRITE)]
 )
 async def put_rules(
-    store_id: str,
+    store_id: StorePath,
     body: RulesIn,
     principal: CurrentPrincipal,
     crm: CrmDep,

@@ -65,7 +65,9 @@ class CustomerIn(BaseModel):
     kind: Literal["person", "company"] = "person"
     national_id: str = Field("", description="身份证号; checked, sealed at rest")
     source: str = Field("", description="Channel they became known through, e.g. walk_in")
-    owner: str | None = Field(None, description="Owning consultant; a consultant's own default")
+    owner: str | None = Field(
+        None, max_length=120, description="Owning consultant; a consultant's own default"
+    )
     wechat_id: str = ""
     gender: Literal["male", "female", ""] = ""
     birthday: Day | None = None
@@ -82,8 +84,8 @@ class CustomerPatch(BaseModel):
     birthday: Day | None = None
     city: str | None = None
     address: str | None = None
-    store_id: str | None = None
-    owner: str | None = None
+    store_id: str | None = Field(None, max_length=20)
+    owner: str | None = Field(None, max_length=120)
 
 
 class CustomerOut(BaseModel):
@@ -157,7 +159,7 @@ class ConsentIn(BaseModel):
     granted: bool = Field(description="true: the customer agrees; false: they withdraw")
     source: str = Field(examples=["到店登记表 walk-in form"])
     at: Instant | None = Field(None, description="When the customer said it; default now")
-    store_id: str = ""
+    store_id: str = Field("", max_length=20)
 
 
 class ConsentStateOut(BaseModel):
@@ -206,7 +208,7 @@ class VehicleIn(BaseModel):
     bought: Literal["here", "elsewhere"]
     plate: str = Field("", examples=["沪A12345"])
     model_code: str = ""
-    store_id: str = Field("", description="The selling store when bought here")
+    store_id: str = Field("", max_length=20, description="The selling store when bought here")
     purchased_on: Day | None = None
 
 
@@ -215,7 +217,7 @@ class VehiclePatch(BaseModel):
     plate: str | None = None
     model_code: str | None = None
     bought: Literal["here", "elsewhere"] | None = None
-    store_id: str | None = None
+    store_id: str | None = Field(None, max_length=20)
     purchased_on: Day | None = None
     sold_on: Day | None = None
 
@@ -244,7 +246,9 @@ class TimelineIn(BaseModel):
     kind: Literal["call", "visit", "wechat", "note"]
     summary: str = Field(max_length=2000)
     at: Instant | None = Field(None, description="When it happened; default now")
-    store_id: str = Field("", description="Default: the customer's store, if it is yours")
+    store_id: str = Field(
+        "", max_length=20, description="Default: the customer's store, if it is yours"
+    )
     ref: str = Field("", max_length=200)
 
 

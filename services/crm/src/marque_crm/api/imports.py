@@ -25,7 +25,13 @@ from marque_crm.tabular import (
 from marque_crm.unit_of_work import Crm
 from marque_kit.auth import Principal
 from marque_kit.errors import InvalidInput
-from marque_kit.http import CurrentPrincipal, Idempotency, IdempotencyDep, permission
+from marque_kit.http import (
+    CurrentPrincipal,
+    FormText,
+    Idempotency,
+    IdempotencyDep,
+    permission,
+)
 
 router = APIRouter(prefix="/api/v1/crm", tags=["import and export"])
 
@@ -38,7 +44,7 @@ Mode = Annotated[
 ]
 Format = Annotated[Literal["csv", "xlsx"], Query(description="csv (UTF-8 with BOM) or xlsx")]
 StoreForm = Annotated[
-    str, Form(min_length=1, max_length=20, description="The store the rows belong to")
+    FormText, Form(min_length=1, max_length=20, description="The store the rows belong to")
 ]
 Upload = Annotated[UploadFile, File(description="The spreadsheet: .csv or .xlsx")]
 
@@ -219,7 +225,10 @@ start with an apostrophe.
 
 
 def _disposition(name: str) -> str:
-    return f"attachment; filename=\"{name}\"; filename*=UTF-8''{quote(name)}"
+    """RFC 6266: a plain ASCII `filename` (anything else becomes `_`; headers are Latin-1 and a
+    control character would break the response) and the exact name in `filename*`."""
+    plain = "".join(c if " " <= c <= "~" and c not in '"\\' else "_" for c in name)
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(name)}"
 
 
 async def _export(

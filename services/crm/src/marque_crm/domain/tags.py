@@ -37,6 +37,11 @@ TAG_KINDS = ("manual", "auto")
 TAG_SOURCES = ("manual", "rule")
 _COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 MAX_TAG_NAME = 40
+# Dates a segment filter may name: wide enough for any customer, narrow enough that the day's
+# start in the store's time zone is still a storable instant (0001-01-01 and 9999-12-31 are not).
+EARLIEST_DAY = date(1900, 1, 1)
+LATEST_DAY = date(2999, 12, 31)
+_DAY_RANGE = f"a date from {EARLIEST_DAY.isoformat()} to {LATEST_DAY.isoformat()}"
 
 
 @dataclass(frozen=True)
@@ -300,9 +305,14 @@ def _date(raw: Any, name: str, errors: list[dict[str, Any]]) -> date | None:
         return raw
     if isinstance(raw, str):
         try:
-            return date.fromisoformat(raw)
+            day = date.fromisoformat(raw)
         except ValueError:
             pass
+        else:
+            if EARLIEST_DAY <= day <= LATEST_DAY:
+                return day
+            errors.append({"field": name, "rule": _DAY_RANGE})
+            return None
     errors.append({"field": name, "rule": "a date YYYY-MM-DD"})
     return None
 

@@ -40,6 +40,8 @@ from marque_finance.reconciliation_service import (
 from marque_kit.errors import InvalidInput
 from marque_kit.http import (
     CurrentPrincipal,
+    Day,
+    FormText,
     IdempotencyDep,
     IfMatch,
     Page,
@@ -252,9 +254,9 @@ async def upload_statement(
     finance: FinanceDep,
     idem: IdempotencyDep,
     file: Annotated[UploadFile, File(description="The bank's CSV export.")],
-    store_id: Annotated[str, Form(min_length=1, max_length=20, examples=["SH01"])],
+    store_id: Annotated[FormText, Form(min_length=1, max_length=20, examples=["SH01"])],
     bank_account: Annotated[
-        str, Form(max_length=60, description="Which of the store's bank accounts.")
+        FormText, Form(max_length=60, description="Which of the store's bank accounts.")
     ] = "",
 ) -> Response:
     """Import a bank statement and auto-match it against the store's bank book.
@@ -415,8 +417,8 @@ async def list_book_lines(
     finance: FinanceDep,
     page: PageQuery,
     store_id: Annotated[str, Query(min_length=1, max_length=20)],
-    date_from: date | None = None,
-    date_to: date | None = None,
+    date_from: Day | None = None,
+    date_to: Day | None = None,
 ) -> Page[BookLineOut]:
     """The store's bank-book lines no statement line has claimed yet (未达账项, in the books but
     not yet on a statement), oldest first: what a person can match by hand."""

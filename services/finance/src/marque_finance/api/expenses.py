@@ -48,6 +48,7 @@ from marque_finance.expenses_service import (
 from marque_finance.models import ExpenseClaimRow
 from marque_kit.http import (
     CurrentPrincipal,
+    Day,
     IdempotencyDep,
     IfMatch,
     Page,
@@ -69,7 +70,7 @@ class ClaimIn(BaseModel):
     description: str = Field(
         min_length=1, max_length=MAX_DESCRIPTION, examples=["杭州主机厂培训往返高铁 2 人"]
     )
-    incurred_on: date = Field(examples=["2026-11-02"])
+    incurred_on: Day = Field(examples=["2026-11-02"])
     receipt_number: str = Field(
         "", max_length=MAX_RECEIPT_NUMBER, description="发票号 / receipt number, if any"
     )
@@ -81,7 +82,7 @@ class ClaimPatch(BaseModel):
     category: ExpenseCategory | None = None
     amount_fen: int | None = Field(None, gt=0)
     description: str | None = Field(None, min_length=1, max_length=MAX_DESCRIPTION)
-    incurred_on: date | None = None
+    incurred_on: Day | None = None
     receipt_number: str | None = Field(None, max_length=MAX_RECEIPT_NUMBER)
 
 
@@ -99,7 +100,7 @@ class PayIn(BaseModel):
         description="The bank's transaction reference; required for a bank transfer",
         examples=["ICBC20261103000123"],
     )
-    paid_on: date | None = Field(None, description="Default: today (Asia/Shanghai)")
+    paid_on: Day | None = Field(None, description="Default: today (Asia/Shanghai)")
 
 
 class ApprovalOut(BaseModel):

@@ -17,6 +17,7 @@ from marque_finance.domain.ledger import parse_period
 from marque_finance.models import FloorplanAccrual, FloorplanAccrualLine, FloorplanLoan, Lender
 from marque_kit.http import (
     CurrentPrincipal,
+    Day,
     IdempotencyDep,
     IfMatch,
     Page,
@@ -298,9 +299,7 @@ async def list_loans(
     page: PageQuery,
     store_id: Annotated[str | None, Query(max_length=20)] = None,
     status: Literal["open", "paid_off"] | None = None,
-    as_of: Annotated[
-        date | None, Query(description="Figures as of this day; default today")
-    ] = None,
+    as_of: Annotated[Day | None, Query(description="Figures as of this day; default today")] = None,
 ) -> Page[LoanOut]:
     """Financed vehicles, oldest drawdown first (the longest-standing stock costs the most):
     principal, lender, days financed and interest to date."""
@@ -328,7 +327,7 @@ async def read_vehicle_loans(
     vin: str,
     principal: CurrentPrincipal,
     finance: FinanceDep,
-    as_of: Annotated[date | None, Query(description="Default today")] = None,
+    as_of: Annotated[Day | None, Query(description="Default today")] = None,
 ) -> list[LoanDetail]:
     """A vehicle's floor-plan loans (newest first) with the interest accrued month by month."""
     day = as_of or finance.today()
@@ -351,7 +350,7 @@ async def read_vehicle_loans(
 
 
 class PayoffIn(BaseModel):
-    paid_on: date | None = Field(None, description="Default today; this day bears no interest")
+    paid_on: Day | None = Field(None, description="Default today; this day bears no interest")
     bank_reference: str = Field(
         min_length=1, max_length=80, description="The bank's transaction reference (流水号)"
     )

@@ -42,6 +42,7 @@ from marque_kit.auth import Principal
 from marque_kit.errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from marque_kit.http import (
     CurrentPrincipal,
+    Day,
     IdempotencyDep,
     Page,
     PageQuery,
@@ -407,7 +408,7 @@ class LineIn(BaseModel):
 
 class ManualEntryIn(BaseModel):
     store_id: str = Field(min_length=1, max_length=20, examples=["SH01"])
-    entry_date: date = Field(examples=["2026-11-30"])
+    entry_date: Day = Field(examples=["2026-11-30"])
     description: str = Field(
         min_length=1, max_length=500, examples=["Accrue November showroom electricity"]
     )
@@ -488,7 +489,7 @@ class ReversalIn(BaseModel):
     reason: str = Field(
         "", max_length=500, description="Why; required.", examples=["Posted to the wrong store"]
     )
-    on: date | None = Field(None, description="Date of the reversal; default today.")
+    on: Day | None = Field(None, description="Date of the reversal; default today.")
 
 
 @router.post(

@@ -17,6 +17,7 @@ from marque_finance.domain.ageing import BUCKETS
 from marque_finance.models import Payable, PayablePayment
 from marque_kit.http import (
     CurrentPrincipal,
+    Day,
     IdempotencyDep,
     Page,
     PageQuery,
@@ -140,14 +141,14 @@ class SupplierInvoiceIn(BaseModel):
         description="Leaf account the invoice buys: 1405.xx stock, 1601, 6601.xx / 6602.xx",
         examples=["6602.02"],
     )
-    issued_on: date | None = Field(None, description="Invoice date; default today")
-    due_on: date | None = Field(None, description="Default: issued_on + the payment terms")
+    issued_on: Day | None = Field(None, description="Invoice date; default today")
+    due_on: Day | None = Field(None, description="Default: issued_on + the payment terms")
     description: str = Field("", max_length=200)
 
 
 class PaymentIn(BaseModel):
     amount_fen: int = Field(gt=0, description="At most what is still outstanding")
-    paid_on: date | None = Field(None, description="Default today; never in the future")
+    paid_on: Day | None = Field(None, description="Default today; never in the future")
     bank_reference: str = Field(
         min_length=1, max_length=80, description="The bank's transaction reference (流水号)"
     )
@@ -320,8 +321,8 @@ async def supplier_ledger(
     principal: CurrentPrincipal,
     finance: FinanceDep,
     store_id: Annotated[str | None, Query(max_length=20)] = None,
-    from_date: Annotated[date | None, Query(description="Default: from the first entry")] = None,
-    to_date: Annotated[date | None, Query(description="Default: today")] = None,
+    from_date: Annotated[Day | None, Query(description="Default: from the first entry")] = None,
+    to_date: Annotated[Day | None, Query(description="Default: today")] = None,
 ) -> SupplierLedgerOut:
     """One supplier's ledger: opening balance, invoices (credit) and payments (debit), with the
     balance owed after each line. Without store_id: all of the caller's stores together."""
@@ -389,7 +390,7 @@ async def ap_ageing(
     principal: CurrentPrincipal,
     finance: FinanceDep,
     store_id: Annotated[str | None, Query(max_length=20)] = None,
-    as_of: Annotated[date | None, Query(description="Default: today")] = None,
+    as_of: Annotated[Day | None, Query(description="Default: today")] = None,
 ) -> AgeingOut:
     """AP ageing per supplier: what was still owed on `as_of`, by days past the due date
     (current, 1-30, 31-60, 61-90, 91-180, over 180)."""

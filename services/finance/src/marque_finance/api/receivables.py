@@ -25,6 +25,7 @@ from marque_finance.domain.receivables import (
 from marque_finance.models import Invoice, InvoiceLine, Receipt, ReceiptApplication, Refund
 from marque_kit.http import (
     CurrentPrincipal,
+    Day,
     IdempotencyDep,
     Page,
     PageQuery,
@@ -63,8 +64,8 @@ class InvoiceIn(BaseModel):
     customer_name: str = Field("", max_length=200, examples=["张伟"])
     reference_type: ReferenceType = Field(examples=["sales_order"])
     reference: str = Field(min_length=1, max_length=60, examples=["SO-SH01-000123"])
-    issued_on: date | None = Field(None, description="Default: today in the store's time zone")
-    due_on: date | None = Field(None, description="Default: issued_on + the store's terms")
+    issued_on: Day | None = Field(None, description="Default: today in the store's time zone")
+    due_on: Day | None = Field(None, description="Default: issued_on + the store's terms")
     lines: list[InvoiceLineIn] = Field(min_length=1, max_length=100)
 
 
@@ -78,7 +79,7 @@ class ReceiptIn(BaseModel):
     )
     method: PaymentMethod = Field(examples=["wechat_pay"])
     amount_fen: Fen = Field(examples=[500_000])
-    received_on: date | None = Field(None, description="Default: today in the store's time zone")
+    received_on: Day | None = Field(None, description="Default: today in the store's time zone")
     bank_reference: str = Field(
         "", max_length=100, description="The bank's or provider's transaction reference"
     )
@@ -93,7 +94,7 @@ class ReceiptIn(BaseModel):
 class RefundIn(BaseModel):
     amount_fen: Fen = Field(examples=[200_000])
     reason: str = Field(min_length=1, max_length=500, examples=["客户取消订单 order cancelled"])
-    refunded_on: date | None = Field(None, description="Default: today in the store's time zone")
+    refunded_on: Day | None = Field(None, description="Default: today in the store's time zone")
     bank_reference: str = Field("", max_length=100)
 
 
@@ -628,7 +629,7 @@ async def ar_ageing(
     store_id: Annotated[
         str | None, Query(max_length=20, description="Default: every store you see")
     ] = None,
-    as_of: Annotated[date | None, Query(description="Default: today (store time zone)")] = None,
+    as_of: Annotated[Day | None, Query(description="Default: today (store time zone)")] = None,
 ) -> AgeingOut:
     """AR ageing (应收账龄): what each customer owed at the end of `as_of`, by days past due."""
     day = as_of or finance.today()

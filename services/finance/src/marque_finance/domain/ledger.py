@@ -141,6 +141,12 @@ def reversal_of(
 # --- periods -------------------------------------------------------------------------------
 
 
+# Years a period may name: any real business month, and never one whose neighbour (the next
+# period, a month's last day plus one) falls outside what a date can hold.
+FIRST_YEAR = 1900
+LAST_YEAR = 2999
+
+
 def period_of(day: date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 
@@ -157,6 +163,11 @@ def parse_period(text: str) -> str:
             f"Period {text!r} is not a month written YYYY-MM (e.g. 2026-11).",
             errors=[{"field": "period", "rule": "format"}],
         ) from None
+    if not FIRST_YEAR <= start.year <= LAST_YEAR:
+        raise InvalidInput(
+            f"Period {text} is outside the years the books keep ({FIRST_YEAR} to {LAST_YEAR}).",
+            errors=[{"field": "period", "rule": "range", "min": FIRST_YEAR, "max": LAST_YEAR}],
+        )
     return period_of(start)
 
 

@@ -32,6 +32,9 @@ from marque_kit.errors import Conflict, InvalidInput
 # parts clerk records the supplier on the delivery (a supplier master is future work).
 PARTS_SUPPLIER = "SUPPLIER:PARTS"
 OEM_PREFIX = "OEM:"
+# A manual supplier invoice above 1 亿 CNY (net or VAT) is a typing mistake (the same ceiling as a
+# customer document); it also keeps net + VAT far inside the ledger's BIGINT amounts.
+MAX_INVOICE_FEN = 10_000_000_000
 # Accounts a manual supplier invoice may buy: stock (1405.xx), fixed assets, selling and admin
 # expenses (and a store's own sub-accounts of them). Finance costs go through floor plan / bank.
 INVOICE_ACCOUNTS = (INVENTORY, "1601", SELLING_EXPENSES, ADMIN_EXPENSES)
@@ -153,6 +156,16 @@ class SupplierInvoice:
         return self.net_fen + self.vat_fen
 
 
+def _within_ceiling(amount: int, field: str) -> int:
+    if amount > MAX_INVOICE_FEN:
+        raise InvalidInput(
+            f"{field} of {format_yuan(amount)} CNY is above the {format_yuan(MAX_INVOICE_FEN)} CNY "
+            "a supplier invoice may carry; check the amount (it is in fen, 1 CNY = 100 fen).",
+            errors=[{"field": field, "rule": "maximum", "max": MAX_INVOICE_FEN}],
+        )
+    return amount
+
+
 def supplier_invoice(
     *,
     supplier: str,
@@ -181,8 +194,9 @@ def supplier_invoice(
             "Give the supplier's invoice number (发票号).",
             errors=[{"field": "reference", "rule": "required"}],
         )
-    net = require_fen(net_fen, "net_fen", positive=True)
+    net = _within_ceiling(require_fen(net_fen, "net_fen", positive=True), "net_fen")
     vat = add_vat(net).vat if vat_fen is None else require_fen(vat_fen, "vat_fen")
+    _within_ceiling(vat, "vat_fen")
     code = account.strip()
     if not any(covers(parent, code) for parent in INVOICE_ACCOUNTS):
         raise InvalidInput(

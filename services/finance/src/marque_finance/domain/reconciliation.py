@@ -48,6 +48,13 @@ MAX_ROWS = 50_000
 MAX_REFERENCE = 120
 MAX_COUNTERPARTY = 200
 MAX_DESCRIPTION = 500
+# A statement line above 1 万亿 CNY is a misread column, not a bank transfer (the same ceiling
+# as a journal line); it also keeps every amount far inside BIGINT.
+MAX_LINE_FEN = 100_000_000_000_000
+# Value dates a statement may carry: any real bank day, never one whose matching window
+# (a few days either side) falls off the calendar.
+EARLIEST_DAY = date(1900, 1, 1)
+LATEST_DAY = date(2999, 12, 31)
 # "One contains the other" only counts when the shorter text is at least this long: a reference
 # "1" is contained in almost anything.
 MIN_CONTAINED = 6
@@ -99,9 +106,17 @@ def decode_statement(data: bytes) -> str:
     """The text of a statement file: UTF-8 (a BOM is dropped), else GB18030 (a superset of GBK)."""
     for encoding in ("utf-8-sig", "gb18030"):
         try:
-            return data.decode(encoding)
+            text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
+        if "\x00" in text:
+            raise InvalidInput(
+                "The statement contains NUL characters, so it is not CSV text (an Excel "
+                '"Unicode text" export is UTF-16). Save it as CSV in UTF-8 or GBK and upload '
+                "it again.",
+                errors=[{"field": "file", "rule": "nul"}],
+            )
+        return text
     raise InvalidInput(
         "The statement is neither UTF-8 nor GBK/GB18030 text. Export it from the bank as CSV.",
         errors=[{"field": "file", "rule": "encoding"}],
@@ -135,9 +150,14 @@ def parse_date(text: str) -> date:
     if not match:
         raise ValueError(f"date {value!r} is not a date like 2026-11-03")
     try:
-        return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+        day = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
     except ValueError:
         raise ValueError(f"date {value!r} is not a day of the calendar") from None
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise ValueError(
+            f"date {value!r} is not between {EARLIEST_DAY.isoformat()} and {LATEST_DAY.isoformat()}"
+        )
+    return day
 
 
 _AMOUNT = re.compile(r"^([+-])?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?$")
@@ -156,6 +176,11 @@ def parse_yuan(text: str) -> int:
         )
     sign, whole, cents = match.groups()
     fen = int(whole.replace(",", "")) * 100 + int((cents or "").ljust(2, "0"))
+    if fen > MAX_LINE_FEN:
+        raise ValueError(
+            f"amount {text.strip()!r} is above the {format_yuan(MAX_LINE_FEN)} CNY a statement "
+            "line may carry; check the column"
+        )
     return -fen if sign == "-" else fen
 
 
