@@ -219,3 +219,50 @@ async def test_stop_cancels_jobs_and_closes_grpc_broker_and_database(
 
 async def _broker_up(broker: Broker) -> bool:
     return broker.is_connected
+
+
+async def test_stop_returns_and_keeps_the_outbox_when_the_broker_never_answers(
+    db: Database, marque_amqp_url: str, amqp_namespace: str
+) -> None:
+    """A broker that accepts the connection and then says nothing (a hung node, a half-open
+    firewall) must not hold shutdown, and what was waiting to be published stays waiting."""
+    accepted: list[asyncio.StreamWriter] = []
+
+    async def silent(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    service = unique("rt")
+    settings = ServiceSettings(
+        service=service,
+        role="worker",
+        env="test",
+        database_url=db.url,
+        amqp_url=f"amqp://guest:guest@127.0.0.1:{port}/",
+        amqp_namespace=amqp_namespace,
+        relay_poll_seconds=0.2,
+    )
+    runtime = Runtime(
+        service=service,
+        settings=settings,
+        db=Database(db.url),
+        broker=Broker.from_settings(settings),
+        role="worker",
+    )
+    try:
+        await runtime.start()
+        await emit(db, service, 2)
+        await eventually(lambda: _has_connection(accepted), within=30)
+        await asyncio.sleep(0.5)
+    finally:
+        await runtime.stop()
+        server.close()
+        for writer in accepted:
+            writer.close()
+    assert not {"outbox-relay", "broker-connect"} & running_task_names()
+    assert await unsent_rows(db) >= 2
+
+
+async def _has_connection(accepted: list[asyncio.StreamWriter]) -> bool:
+    return bool(accepted)

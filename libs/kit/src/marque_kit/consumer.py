@@ -41,6 +41,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marque_kit import metrics
+from marque_kit.aio import within_grace
 from marque_kit.broker import Broker, Topology
 from marque_kit.context import correlation_id_var, traceparent_var
 from marque_kit.db import Database
@@ -135,7 +136,7 @@ class Consumer:
         """Stop taking messages, let the ones in hand finish, close the channels."""
         if self._queue is not None and self._tag is not None:
             with suppress(Exception):
-                await asyncio.wait_for(self._queue.cancel(self._tag), grace_seconds)
+                await within_grace(self._queue.cancel(self._tag), grace_seconds)
         self._tag = None
         if self._inflight:
             await asyncio.wait(set(self._inflight), timeout=grace_seconds)
@@ -146,7 +147,7 @@ class Consumer:
         for channel in (self._channel, self._publisher):
             if channel is not None:
                 with suppress(Exception):
-                    await channel.close()
+                    await within_grace(channel.close(), grace_seconds)
         self._channel = self._publisher = self._queue = None
 
     async def refresh_parked_gauge(self) -> int:

@@ -25,6 +25,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.engine import make_url
 
 from marque_kit import metrics
+from marque_kit.aio import within_grace
 from marque_kit.broker import Broker
 from marque_kit.db import Database
 from marque_kit.tables import OUTBOX_CHANNEL, outbox
@@ -103,7 +104,7 @@ class OutboxRelay:
         channel, self._channel, self._exchange = self._channel, None, None
         if channel is not None:
             with suppress(Exception):
-                await channel.close()
+                await within_grace(channel.close(), self.publish_timeout)
 
     async def drain_once(self) -> int:
         """Claim, publish and mark one batch; return how many rows were published.
@@ -162,7 +163,7 @@ class OutboxRelay:
     async def _publish(self, rows: Sequence[Any]) -> tuple[list[Any], str]:
         """Publish every row with confirms in flight together; return the confirmed rows."""
         try:
-            exchange = await asyncio.wait_for(self._get_exchange(), self.publish_timeout)
+            exchange = await within_grace(self._get_exchange(), self.publish_timeout)
         except Exception as exc:
             return [], _describe(exc)
         tasks = [

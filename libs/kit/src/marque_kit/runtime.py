@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from marque_kit.aio import within_grace
 from marque_kit.broker import Broker
 from marque_kit.consumer import Consumer
 from marque_kit.db import Database
@@ -149,7 +150,7 @@ class Runtime:
             await self.grpc_server.stop(grace=2)
         for name, closing in (("broker", self.broker.close), ("database", self.db.dispose)):
             try:
-                await asyncio.wait_for(closing(), STOP_GRACE_SECONDS)
+                await within_grace(closing(), STOP_GRACE_SECONDS)
             except Exception:
                 log.warning("could not close cleanly", exc_info=True, extra={"resource": name})
 
