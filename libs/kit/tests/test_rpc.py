@@ -376,3 +376,23 @@ async def test_calls_are_counted_by_method_and_code(channel: grpc.aio.Channel) -
             {"service": "rpctest", "method": f"/{SERVICE}/Fail"},
         )
         assert latency is not None and latency >= 1
+
+
+async def test_text_with_a_nul_is_refused_before_the_servicer_runs(
+    channel: grpc.aio.Channel,
+) -> None:
+    # "Fail" with an unknown kind would raise a bug (INTERNAL): the refusal comes first.
+    with acting_as(CLERK):
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await unary(channel, "Fail")(StringValue(value="not_found\x00"))
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "contains a NUL character (U+0000)" in (caught.value.details() or "")
+
+        stream = channel.unary_stream(
+            f"/{SERVICE}/Count",
+            request_serializer=StringValue.SerializeToString,
+            response_deserializer=StringValue.FromString,
+        )
+        with pytest.raises(grpc.aio.AioRpcError) as streamed:
+            [reply async for reply in stream(StringValue(value="2\x00"))]
+        assert streamed.value.code() == grpc.StatusCode.INVALID_ARGUMENT

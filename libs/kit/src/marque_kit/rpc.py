@@ -22,6 +22,8 @@ from typing import Any, NoReturn
 
 import grpc
 import orjson
+from google.protobuf.json_format import MessageToDict
+from google.protobuf.message import Message
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
@@ -34,6 +36,7 @@ from marque_kit.context import (
     request_id_var,
     traceparent_var,
 )
+from marque_kit.http.nul_guard import NUL_MESSAGE, nul_fields
 from marque_kit.settings import ServiceSettings
 
 log = logging.getLogger("marque.rpc")
@@ -92,6 +95,22 @@ def _error_trailer(exc: errors.DomainError) -> tuple[tuple[str, bytes], ...]:
     return ((ERROR_TRAILER_KEY, orjson.dumps(body, default=str)),)
 
 
+def refuse_nul(request: Any) -> None:
+    """INVALID_ARGUMENT naming the fields when a request message's text holds a NUL (U+0000):
+    PostgreSQL text cannot store one, so it must not reach a query (the HTTP edge refuses the
+    same with a 422). Streamed requests are iterators and are left to the servicer."""
+    if not isinstance(request, Message):
+        return
+    fields = list(nul_fields(MessageToDict(request, preserving_proto_field_name=True)))
+    if fields:
+        said = NUL_MESSAGE if len(fields) == 1 else NUL_MESSAGE.replace("contains", "contain", 1)
+        noun = "field" if len(fields) == 1 else "fields"
+        raise errors.InvalidInput(
+            f"The {noun} {', '.join(fields)} {said}.",
+            errors=[{"field": f, "message": NUL_MESSAGE, "type": "string_nul"} for f in fields],
+        )
+
+
 class _ServingInterceptor(grpc.aio.ServerInterceptor):
     """Principal, correlation, metrics and error mapping for every non-probe call."""
 
@@ -132,6 +151,7 @@ class _ServingInterceptor(grpc.aio.ServerInterceptor):
     ) -> Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Any]]:
         async def serve(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             async with self._serving(method, context):
+                refuse_nul(request)
                 result = behaviour(request, context)
                 return await result if asyncio.iscoroutine(result) else result
 
@@ -144,6 +164,7 @@ class _ServingInterceptor(grpc.aio.ServerInterceptor):
             request: Any, context: grpc.aio.ServicerContext[Any, Any]
         ) -> AsyncIterator[Any]:
             async with self._serving(method, context):
+                refuse_nul(request)
                 result = behaviour(request, context)
                 if asyncio.iscoroutine(result):  # the servicer writes with context.write()
                     await result
