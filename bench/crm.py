@@ -29,17 +29,16 @@ import json
 import random
 import secrets
 import sys
-import time
-from collections import Counter, deque
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
 
-from bench.http_client import Connection
+from bench.gateway import start_gateway
+from bench.http_client import Connection, Step, drive
 from bench.infra import REPO, BenchRun, asyncpg_dsn, free_port
 from bench.load import LoadResult, LoadSpec, Report, generate
 from bench.report import Row, line, ms, rate, ratio, section
@@ -86,7 +85,7 @@ def measure(run: BenchRun, *, seconds: float = 10.0) -> list[Row]:
     crm_url = asyncio.run(run.create_database("crm"))
     upgrade(CRM_DIR, crm_url)
     crm = _start_crm(run, crm_url, secret)
-    gateway = _start_gateway(run, crm, secret)
+    gateway = start_gateway(run, {"crm": crm}, secret, name="crm-gateway")
     hq = sign_principal(
         Principal(subject="bench", roles=("hq_admin",), stores=("*",)), secret, ttl_seconds=3600
     )
@@ -199,33 +198,6 @@ def _start_crm(run: BenchRun, url: str, secret: str) -> str:
     if not wait_http_ok(f"{base_url}/readyz", proc):
         raise RuntimeError(f"crm did not become ready:\n{run.log_tail('crm')}")
     line("crm process", f"pid {proc.pid}, {base_url}")
-    return base_url
-
-
-def _start_gateway(run: BenchRun, crm: str, secret: str) -> str:
-    url = asyncio.run(run.create_database("crm_gateway"))
-    upgrade(GATEWAY_DIR, url)
-    port = free_port()
-    env = {
-        "MARQUE_ENV": "test",
-        "MARQUE_AMQP_URL": run.amqp_url,
-        "MARQUE_AMQP_NAMESPACE": run.namespace,
-        "MARQUE_INTERNAL_SECRET": secret,
-        "MARQUE_GATEWAY_DATABASE_URL": url,
-        "MARQUE_GATEWAY_HTTP_PORT": str(port),
-        "MARQUE_GATEWAY_UPSTREAMS": json.dumps({"crm": crm}),
-        "MARQUE_GATEWAY_REDIS_PREFIX": f"marque:bench{run.run_id}:crm:",
-        # The bench measures the cost of the path, not the limits: let 32 clients through.
-        "MARQUE_GATEWAY_USER_RATE_LIMIT_PER_MINUTE": "100000000",
-    }
-    seeded = run.spawn("crm-gateway-seed", [*marque_command(), "seed", "gateway"], env)
-    if seeded.wait(60) != 0:
-        raise RuntimeError(f"seeding the gateway failed:\n{run.log_tail('crm-gateway-seed')}")
-    proc = run.spawn("crm-gateway", [*marque_command(), "serve", "gateway"], env)
-    base_url = f"http://127.0.0.1:{port}"
-    if not wait_http_ok(f"{base_url}/readyz", proc):
-        raise RuntimeError(f"the gateway did not become ready:\n{run.log_tail('crm-gateway')}")
-    line("gateway process", f"pid {proc.pid}, {base_url}")
     return base_url
 
 
@@ -374,21 +346,15 @@ def _last_json(run: BenchRun, name: str) -> dict[str, Any]:
 
 async def push_leads(spec: dict[str, Any]) -> dict[str, Any]:
     """`connections` clients pushing leads for `seconds` (see the module docstring)."""
-    url = urlsplit(spec["base_url"])
-    host, port = url.hostname or "127.0.0.1", url.port or 80
-    deadline = time.monotonic() + float(spec["seconds"])
-    statuses: Counter[int] = Counter()
-    latencies: list[float] = []
-    errors = 0
     stores: list[str] = spec["stores"]
 
-    async def client(worker: int) -> None:
-        nonlocal errors
+    def steps(worker: int) -> Step:
         rng = random.Random(f"{spec['tag']}:{worker}")
-        conn = Connection(host, port, {spec["auth_header"]: spec["token"]})
         recent: deque[tuple[str, str]] = deque(maxlen=50)
         n = 0
-        while time.monotonic() < deadline:
+
+        async def step(conn: Connection) -> int:
+            nonlocal n
             n += 1
             if recent and rng.random() < REPEAT_SHARE:
                 mobile, store = rng.choice(recent)
@@ -409,35 +375,17 @@ async def push_leads(spec: dict[str, Any]) -> dict[str, Any]:
                 },
                 ensure_ascii=False,
             ).encode()
-            started = time.perf_counter()
-            try:
-                status = await conn.request("POST", "/api/v1/crm/leads", body)
-            except (OSError, ValueError, IndexError, asyncio.IncompleteReadError):
-                errors += 1
-                conn.close()
-                continue
-            latencies.append(time.perf_counter() - started)
-            statuses[status] += 1
-        conn.close()
+            return await conn.request("POST", "/api/v1/crm/leads", body)
 
-    started = time.monotonic()
-    await asyncio.gather(*(client(w) for w in range(int(spec["connections"]))))
-    elapsed = time.monotonic() - started
-    latencies.sort()
+        return step
 
-    def pct(p: float) -> float:
-        return (
-            latencies[min(len(latencies) - 1, round(p * (len(latencies) - 1)))] if latencies else 0
-        )
-
-    return {
-        "requests": sum(statuses.values()),
-        "seconds": elapsed,
-        "statuses": {str(k): v for k, v in statuses.items()},
-        "errors": errors,
-        "p50": pct(0.50),
-        "p99": pct(0.99),
-    }
+    return await drive(
+        spec["base_url"],
+        connections=int(spec["connections"]),
+        seconds=float(spec["seconds"]),
+        headers={spec["auth_header"]: spec["token"]},
+        steps=steps,
+    )
 
 
 if __name__ == "__main__":

@@ -42,7 +42,7 @@ def measure(run: BenchRun, client: str, *, seconds: float = 10.0) -> list[Row]:
     vin = asyncio.run(stock_vehicles(inventory_url, 200))[0]
     secret = secrets.token_hex(32)
     inventory = start_inventory(run, inventory_url, secret)
-    gateway = _start_gateway(run, inventory, secret)
+    gateway = start_gateway(run, {"inventory": inventory}, secret, name="gateway")
     access = asyncio.run(_login(gateway))
     path = f"/api/v1/inventory/vehicles/{vin}"
     internal = sign_principal(
@@ -163,8 +163,11 @@ def _print(label: str, result: LoadResult) -> None:
     line(f"{label}: statuses", statuses_text(result))
 
 
-def _start_gateway(run: BenchRun, inventory: str, secret: str) -> str:
-    url = asyncio.run(run.create_database("gateway"))
+def start_gateway(run: BenchRun, upstreams: dict[str, str], secret: str, *, name: str) -> str:
+    """A seeded gateway process in front of `upstreams` ({"inventory": url, ...}); its URL.
+
+    `name` keeps its database, Redis keys and logs apart from another gateway in the same run."""
+    url = asyncio.run(run.create_database(name))
     upgrade(GATEWAY_DIR, url)
     port = free_port()
     env = {
@@ -174,20 +177,21 @@ def _start_gateway(run: BenchRun, inventory: str, secret: str) -> str:
         "MARQUE_INTERNAL_SECRET": secret,
         "MARQUE_GATEWAY_DATABASE_URL": url,
         "MARQUE_GATEWAY_HTTP_PORT": str(port),
-        "MARQUE_GATEWAY_UPSTREAMS": json.dumps({"inventory": inventory}),
-        "MARQUE_GATEWAY_REDIS_PREFIX": f"marque:bench{run.run_id}:",
-        # The bench measures the gateway's cost, not its limits: let 64 connections through.
+        "MARQUE_GATEWAY_UPSTREAMS": json.dumps(upstreams),
+        "MARQUE_GATEWAY_REDIS_PREFIX": f"marque:bench{run.run_id}:{name}:",
+        # The bench measures the gateway's cost, not its limits: let every client through.
         "MARQUE_GATEWAY_USER_RATE_LIMIT_PER_MINUTE": "100000000",
     }
-    run.track(queues=(f"{run.namespace}gateway.from.inventory",))
-    seeded = run.spawn("gateway-seed", [*marque_command(), "seed", "gateway"], env)
+    if "inventory" in upstreams:
+        run.track(queues=(f"{run.namespace}gateway.from.inventory",))
+    seeded = run.spawn(f"{name}-seed", [*marque_command(), "seed", "gateway"], env)
     if seeded.wait(60) != 0:
-        raise RuntimeError(f"seeding the gateway failed:\n{run.log_tail('gateway-seed')}")
-    proc = run.spawn("gateway", [*marque_command(), "serve", "gateway"], env)
+        raise RuntimeError(f"seeding the gateway failed:\n{run.log_tail(f'{name}-seed')}")
+    proc = run.spawn(name, [*marque_command(), "serve", "gateway"], env)
     base_url = f"http://127.0.0.1:{port}"
     if not wait_http_ok(f"{base_url}/readyz", proc):
-        raise RuntimeError(f"the gateway did not become ready:\n{run.log_tail('gateway')}")
-    line("gateway process", f"pid {proc.pid}, {base_url}")
+        raise RuntimeError(f"the gateway did not become ready:\n{run.log_tail(name)}")
+    line(f"{name} process", f"pid {proc.pid}, {base_url}")
     return base_url
 
 

@@ -13,6 +13,7 @@ import random
 import sys
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -59,34 +60,34 @@ class Connection:
         self.reader = self.writer = None
 
 
-async def run(spec: dict[str, Any]) -> dict[str, Any]:
-    url = urlsplit(spec["base_url"])
+Step = Callable[[Connection], Awaitable[int]]
+
+
+async def drive(
+    base_url: str,
+    *,
+    connections: int,
+    seconds: float,
+    headers: dict[str, str],
+    steps: Callable[[int], Step],
+) -> dict[str, Any]:
+    """`connections` keep-alive workers for `seconds`; worker `w` sends what `steps(w)` sends, one
+    request per call, and the figures come back as the one JSON report both generators print."""
+    url = urlsplit(base_url)
     host, port = url.hostname or "127.0.0.1", url.port or 80
-    connections: int = spec["connections"]
-    seconds: float = spec["seconds"]
     statuses: Counter[int] = Counter()
     latencies: list[float] = []
     errors = 0
-    headers = {spec.get("auth_header", "X-Marque-Principal"): spec.get("token", "")}
     deadline = time.monotonic() + seconds
 
     async def worker(worker_id: int) -> None:
         nonlocal errors
         conn = Connection(host, port, headers)
-        n = 0
+        step = steps(worker_id)
         while time.monotonic() < deadline:
-            n += 1
             started = time.perf_counter()
             try:
-                if spec["mode"] == "reserve":
-                    vin = random.choice(spec["vins"])
-                    tag = f"{spec['tag']}-{worker_id}-{n}"
-                    body = json.dumps({"order_ref": f"SO-{tag}", "request_id": tag}).encode()
-                    status = await conn.request(
-                        "POST", f"/api/v1/inventory/vehicles/{vin}/reservation", body
-                    )
-                else:
-                    status = await conn.request("GET", spec["path"])
+                status = await step(conn)
             except (OSError, ValueError, IndexError, asyncio.IncompleteReadError):
                 errors += 1
                 conn.close()
@@ -113,6 +114,31 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
         "p50": pct(0.50),
         "p99": pct(0.99),
     }
+
+
+async def run(spec: dict[str, Any]) -> dict[str, Any]:
+    def steps(worker_id: int) -> Step:
+        n = 0
+
+        async def step(conn: Connection) -> int:
+            nonlocal n
+            n += 1
+            if spec["mode"] != "reserve":
+                return await conn.request("GET", spec["path"])
+            vin = random.choice(spec["vins"])
+            tag = f"{spec['tag']}-{worker_id}-{n}"
+            body = json.dumps({"order_ref": f"SO-{tag}", "request_id": tag}).encode()
+            return await conn.request("POST", f"/api/v1/inventory/vehicles/{vin}/reservation", body)
+
+        return step
+
+    return await drive(
+        spec["base_url"],
+        connections=spec["connections"],
+        seconds=spec["seconds"],
+        headers={spec.get("auth_header", "X-Marque-Principal"): spec.get("token", "")},
+        steps=steps,
+    )
 
 
 if __name__ == "__main__":

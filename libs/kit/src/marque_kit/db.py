@@ -155,3 +155,18 @@ async def write_outbox(
     if rows:
         await session.execute(insert(outbox), rows)
     return envelopes
+
+
+class QuietUnitOfWork(UnitOfWork):
+    """For demo seeds: demo data is reference state (decision 0006), so nothing it does is
+    announced. Recorded events are dropped, and outbox rows this transaction wrote itself (a
+    service door that writes its own) are deleted before it commits."""
+
+    def record(self, *events: Any) -> None:
+        return None
+
+    async def commit(self) -> None:
+        await self.session.execute(
+            text("DELETE FROM outbox WHERE txid = txid_current() AND sent_at IS NULL")
+        )
+        await super().commit()

@@ -54,7 +54,7 @@ from datetime import time as dtime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -75,7 +75,7 @@ from marque_crm.models import Campaign, Consultant, Customer, Lead, Segment, Tas
 from marque_crm.settings import CrmSettings
 from marque_crm.unit_of_work import SOURCE, Clock, Crm
 from marque_kit.auth import Principal
-from marque_kit.db import Database, UnitOfWork
+from marque_kit.db import Database, QuietUnitOfWork, UnitOfWork
 
 SEED = 2026
 MONTHS = 12
@@ -603,21 +603,6 @@ class DemoClock(Clock):
 
     def now(self) -> datetime:
         return self.at
-
-
-class QuietUnitOfWork(UnitOfWork):
-    """Demo data is reference state (decision 0006): recorded events are dropped, and the outbox
-    rows this transaction wrote itself (lead and customer intake, moves, assignments) are deleted
-    before it commits."""
-
-    def record(self, *events: Any) -> None:
-        return None
-
-    async def commit(self) -> None:
-        await self.session.execute(
-            text("DELETE FROM outbox WHERE txid = txid_current() AND sent_at IS NULL")
-        )
-        await super().commit()
 
 
 class DemoCrm(Crm):

@@ -21,7 +21,7 @@ import httpx
 import pytest
 from openpyxl import load_workbook
 
-from marque_kit.http import PROBLEM_MEDIA_TYPE
+from marque_kit.testing.problems import assert_refused
 from marque_kit.testing.vins import with_check_digit
 
 API = "/api/v1/crm"
@@ -34,16 +34,6 @@ Headers = Callable[..., dict[str, str]]
 def fresh_mobile() -> str:
     n = f"{next(_numbers):04d}{uuid.uuid4().int % 10_000:04d}"
     return f"136 {n[:4]} {n[4:]}"
-
-
-def assert_refused(response: httpx.Response, field: str, status: int = 422) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM_MEDIA_TYPE
-    problem: dict[str, Any] = response.json()
-    fields = [e.get("field") for e in problem["errors"]]
-    assert field in fields, problem
-    assert problem["detail"]
-    return problem
 
 
 async def new_customer(client: httpx.AsyncClient, headers: dict[str, str]) -> dict[str, Any]:

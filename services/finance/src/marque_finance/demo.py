@@ -49,7 +49,6 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text
@@ -127,7 +126,7 @@ from marque_finance.models import (
 from marque_finance.settings import FinanceSettings
 from marque_finance.unit_of_work import Finance
 from marque_kit.auth import Principal
-from marque_kit.db import Database, UnitOfWork
+from marque_kit.db import Database, QuietUnitOfWork, UnitOfWork
 
 SEED = 2026
 MONTHS = 12
@@ -688,20 +687,6 @@ def _plan_claims(
 
 
 # --- the simulated clock and the quiet unit of work ----------------------------------------------
-
-
-class QuietUnitOfWork(UnitOfWork):
-    """Demo data is reference state (decision 0006): recorded events are dropped, and the outbox
-    rows this transaction wrote itself (`books.post`, payments) are deleted before it commits."""
-
-    def record(self, *events: Any) -> None:
-        return None
-
-    async def commit(self) -> None:
-        await self.session.execute(
-            text("DELETE FROM outbox WHERE txid = txid_current() AND sent_at IS NULL")
-        )
-        await super().commit()
 
 
 class DemoFinance(Finance):

@@ -21,21 +21,11 @@ from sqlmodel import col
 
 from marque_finance.models import BankStatement, ExpenseClaimRow, Payable
 from marque_finance.unit_of_work import Finance
-from marque_kit.http import PROBLEM_MEDIA_TYPE
+from marque_kit.testing.problems import assert_refused
 
 API = "/api/v1/finance"
 STORE = "BADF"
 BIGINT_MAX = 2**63 - 1
-
-
-def assert_refused(response: httpx.Response, field: str, status: int = 422) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM_MEDIA_TYPE
-    problem: dict[str, Any] = response.json()
-    fields = [e.get("field") for e in problem["errors"]]
-    assert field in fields, problem
-    assert problem["detail"]
-    return problem
 
 
 async def count(finance: Finance, model: Any, store: str) -> int:
