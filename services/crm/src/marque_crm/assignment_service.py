@@ -188,7 +188,7 @@ def lead_sla_breached_event(
     reassigned: bool,
     at: datetime,
 ) -> OutgoingEvent:
-    """`escalated_to` holds the managers told, comma-separated ("" when the roster has none)."""
+    """`escalated_to` are the managers told (none when the roster has none)."""
     return outgoing(
         cev.LeadSlaBreached(
             occurred_at=timestamp(at),
@@ -196,6 +196,7 @@ def lead_sla_breached_event(
             sla_minutes=sla_minutes,
             elapsed_minutes=elapsed_minutes,
             escalated_to=",".join(escalated_to),
+            escalated_to_ids=list(escalated_to),
             reassigned=reassigned,
         ),
         "crm.lead.sla_breached",

@@ -120,6 +120,7 @@ def test_consumers_parse_the_fixtures() -> None:
 def test_several_managers_are_comma_separated() -> None:
     breached = PRODUCED[1].message
     assert breached.escalated_to.split(",") == ["gz.he", "gz.ma"]  # type: ignore[attr-defined]
+    assert list(breached.escalated_to_ids) == ["gz.he", "gz.ma"]  # type: ignore[attr-defined]
 
 
 if __name__ == "__main__":

@@ -2,9 +2,10 @@ import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from marque.crm.v1 import crm_pb2 as _crm_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Mapping as _Mapping
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
@@ -72,20 +73,22 @@ class LeadStatusChanged(_message.Message):
     def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., lead: _Optional[_Union[_crm_pb2.LeadSnapshot, _Mapping]] = ..., previous_status: _Optional[_Union[_crm_pb2.LeadStatus, str]] = ..., reason: _Optional[str] = ..., actor: _Optional[str] = ...) -> None: ...
 
 class LeadSlaBreached(_message.Message):
-    __slots__ = ("occurred_at", "lead", "sla_minutes", "elapsed_minutes", "escalated_to", "reassigned")
+    __slots__ = ("occurred_at", "lead", "sla_minutes", "elapsed_minutes", "escalated_to", "reassigned", "escalated_to_ids")
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     LEAD_FIELD_NUMBER: _ClassVar[int]
     SLA_MINUTES_FIELD_NUMBER: _ClassVar[int]
     ELAPSED_MINUTES_FIELD_NUMBER: _ClassVar[int]
     ESCALATED_TO_FIELD_NUMBER: _ClassVar[int]
     REASSIGNED_FIELD_NUMBER: _ClassVar[int]
+    ESCALATED_TO_IDS_FIELD_NUMBER: _ClassVar[int]
     occurred_at: _timestamp_pb2.Timestamp
     lead: _crm_pb2.LeadSnapshot
     sla_minutes: int
     elapsed_minutes: int
     escalated_to: str
     reassigned: bool
-    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., lead: _Optional[_Union[_crm_pb2.LeadSnapshot, _Mapping]] = ..., sla_minutes: _Optional[int] = ..., elapsed_minutes: _Optional[int] = ..., escalated_to: _Optional[str] = ..., reassigned: _Optional[bool] = ...) -> None: ...
+    escalated_to_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., lead: _Optional[_Union[_crm_pb2.LeadSnapshot, _Mapping]] = ..., sla_minutes: _Optional[int] = ..., elapsed_minutes: _Optional[int] = ..., escalated_to: _Optional[str] = ..., reassigned: _Optional[bool] = ..., escalated_to_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class TaskDue(_message.Message):
     __slots__ = ("occurred_at", "task_id", "store_id", "customer_id", "lead_id", "assignee", "kind", "due_at", "title")
