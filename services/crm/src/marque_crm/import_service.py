@@ -20,6 +20,10 @@ Modes: `all_or_nothing` (the default) imports nothing when any row is wrong and 
 the whole report; `valid_rows` imports the good rows (each in its own savepoint, so a row that
 fails half-way leaves nothing behind) and reports the rest.
 
+A file past the synchronous limits (`domain.imports.runs_as_job`) becomes a background job
+(`import_jobs_service`), which runs steps 1-3 once (`check_import`) and step 4 in chunks
+(`import_rows`): the same functions, the same door.
+
 Who may import: `crm.customers:import` / `crm.leads:import` in the store. A sales consultant may
 name only themselves as 顾问; a customer they import without one becomes theirs.
 
@@ -30,9 +34,10 @@ unless the caller holds `pii:read`; the columns are the import's, so an export i
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_, select
@@ -155,13 +160,73 @@ class ImportReport:
 # ---- Import ---------------------------------------------------------------------------------
 
 
-def _check_mode(mode: str) -> str:
+def check_mode(mode: str) -> str:
     if mode not in MODES:
         raise InvalidInput(
             f"mode {mode!r} is not one of {', '.join(MODES)}.",
             errors=[{"field": "mode", "location": "query", "rule": "enum"}],
         )
     return mode
+
+
+@dataclass
+class CheckedImport:
+    """A file after the checks (steps 1-3): the report so far and the rows left to import."""
+
+    report: ImportReport
+    rows: list[ImportRow]
+
+
+def check_rows(
+    kind: str, table: Table, today: date
+) -> tuple[rules.HeaderMap, list[ImportRow], list[RowError]]:
+    """Steps 1-2, pure: the header mapping, the rows that pass their checks and the row errors."""
+    header = rules.map_headers(kind, table.headers)
+    checked: list[ImportRow] = []
+    errors: list[RowError] = []
+    for number, cells in table.rows:
+        values = {key: (cells[i] if i < len(cells) else "") for key, i in header.positions.items()}
+        row, row_errors = rules.check_row(kind, number, values, today=today)
+        errors.extend(row_errors)
+        if row is not None:
+            checked.append(row)
+    return header, checked, errors
+
+
+async def check_import(
+    session: AsyncSession,
+    crm: Crm,
+    principal: Principal,
+    *,
+    kind: str,
+    store_id: str,
+    table: Table,
+    mode: str = ALL_OR_NOTHING,
+) -> CheckedImport:
+    """Steps 1-3 (see the module docstring), reading only: who may import, the header, every
+    row's checks, the dedupe report. Nothing is written."""
+    mode = check_mode(mode)
+    principal.require(IMPORT_SCOPE[kind])
+    principal.require_store(store_id, what=f"Store {store_id}")
+    # Pure CPU work (about 20 µs a row): off the event loop, so 50,000 rows do not stall it.
+    header, checked, errors = await asyncio.to_thread(check_rows, kind, table, crm.today())
+    report = ImportReport(
+        kind=kind,
+        store_id=store_id,
+        mode=mode,
+        file_format=table.file_format,
+        encoding=table.encoding,
+        rows=len(table.rows),
+        ignored_columns=list(header.ignored),
+        errors=errors,
+    )
+    kept, in_file = rules.dedupe_in_file(checked)
+    report.in_file = [
+        {"row": d.row, "duplicate_of_row": d.duplicate_of_row, "by": d.by} for d in in_file
+    ]
+    kept = await _match_existing(session, crm, principal, kept, report)
+    kept = await _check_consultants(session, principal, store_id, kind, kept, report)
+    return CheckedImport(report, kept)
 
 
 async def run_import(
@@ -177,57 +242,46 @@ async def run_import(
     """Check and import `table` into `store_id` (see the module docstring); the caller commits.
 
     All or nothing: raises InvalidInput (422) carrying the whole report when any row is wrong."""
-    mode = _check_mode(mode)
-    principal.require(IMPORT_SCOPE[kind])
-    principal.require_store(store_id, what=f"Store {store_id}")
-    header = rules.map_headers(kind, table.headers)
-    report = ImportReport(
-        kind=kind,
-        store_id=store_id,
-        mode=mode,
-        file_format=table.file_format,
-        encoding=table.encoding,
-        rows=len(table.rows),
-        ignored_columns=list(header.ignored),
+    checked = await check_import(
+        session, crm, principal, kind=kind, store_id=store_id, table=table, mode=mode
     )
-    today = crm.today()
-    checked: list[ImportRow] = []
-    for number, cells in table.rows:
-        values = {key: (cells[i] if i < len(cells) else "") for key, i in header.positions.items()}
-        row, errors = rules.check_row(kind, number, values, today=today)
-        report.errors.extend(errors)
-        if row is not None:
-            checked.append(row)
-    kept, in_file = rules.dedupe_in_file(checked)
-    report.in_file = [
-        {"row": d.row, "duplicate_of_row": d.duplicate_of_row, "by": d.by} for d in in_file
-    ]
-    kept = await _match_existing(session, crm, principal, kept, report)
-    kept = await _check_consultants(session, principal, store_id, kind, kept, report)
-    if report.errors and mode == ALL_OR_NOTHING:
-        raise _refusal(report)
-    for row in kept:
-        if mode == ALL_OR_NOTHING:
-            # One failure refuses the file, so no savepoint is needed (two round trips a row).
-            try:
-                report.results.append(
-                    await _import_row(session, crm, principal, kind, store_id, row)
-                )
-            except DomainError as exc:
-                report.errors.append(_row_error(row.row, exc))
-                raise _refusal(report) from exc
-            continue
+    report = checked.report
+    if report.errors and report.mode == ALL_OR_NOTHING:
+        raise refusal(report)
+    if report.mode == VALID_ROWS:
+        await import_rows(session, crm, principal, checked.rows, report)
+        return report
+    for row in checked.rows:
+        # One failure refuses the file, so no savepoint is needed (two round trips a row).
         try:
-            async with session.begin_nested():
-                report.results.append(
-                    await _import_row(session, crm, principal, kind, store_id, row)
-                )
+            report.results.append(await _import_row(session, crm, principal, kind, store_id, row))
         except DomainError as exc:
             report.errors.append(_row_error(row.row, exc))
+            raise refusal(report) from exc
     return report
 
 
-def _refusal(report: ImportReport) -> InvalidInput:
+async def import_rows(
+    session: AsyncSession,
+    crm: Crm,
+    principal: Principal,
+    rows: Sequence[ImportRow],
+    report: ImportReport,
+) -> None:
+    """Step 4 for checked rows, each in its own savepoint: a row that fails half-way leaves
+    nothing behind and is reported; the others are imported (into `report.results`)."""
+    for row in rows:
+        try:
+            async with session.begin_nested():
+                report.results.append(
+                    await _import_row(session, crm, principal, report.kind, report.store_id, row)
+                )
+        except DomainError as exc:
+            report.errors.append(_row_error(row.row, exc))
+
+
+def refusal(report: ImportReport) -> InvalidInput:
+    """The all_or_nothing answer for a file with row errors: nothing was imported."""
     bad_rows = len({e.row for e in report.errors})
     return InvalidInput(
         f"{bad_rows} of {report.rows} rows have errors, so nothing was imported "

@@ -17,6 +17,7 @@ from marque_crm.api import leads as leads_api
 from marque_crm.api import marketing as marketing_api
 from marque_crm.api import tasks as tasks_api
 from marque_crm.assignment_service import sla_job
+from marque_crm.import_jobs_service import import_job_worker
 from marque_crm.marketing_service import campaign_scheduler
 from marque_crm.notify.consumer import notifier
 from marque_crm.rpc import CrmRpc
@@ -56,6 +57,8 @@ def create_app(settings: CrmSettings, clock: Clock | None = None) -> FastAPI:
     runtime.add_job("sla-sweep", sla_job(crm))
     # Campaigns with scheduled_at go out when their time comes (same sweep rhythm as tasks).
     runtime.add_job("campaign-scheduler", campaign_scheduler(crm))
+    # Large spreadsheet imports queued by the API (202): claimed with SKIP LOCKED, run in chunks.
+    runtime.add_job("crm-import-jobs", import_job_worker(crm))
     runtime.add_consumer(notifier(crm, broker))
     app = create_http_app(
         service="crm",

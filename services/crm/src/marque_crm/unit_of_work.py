@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from marque_crm.settings import CrmSettings
 from marque_kit.db import Database, UnitOfWork
-from marque_kit.sealing import blind_index, seal_text, unseal_text
+from marque_kit.sealing import blind_index, seal, seal_text, unseal, unseal_text
 
 SOURCE = "marque/crm"
 
@@ -42,6 +42,12 @@ class Pii:
 
     def unseal(self, token: str, purpose: str) -> str:
         return unseal_text(token, key=self.key, purpose=f"crm.{purpose}")
+
+    def seal_bytes(self, data: bytes, purpose: str) -> bytes:
+        return seal(data, key=self.key, purpose=f"crm.{purpose}")
+
+    def unseal_bytes(self, token: bytes, purpose: str) -> bytes:
+        return unseal(token, key=self.key, purpose=f"crm.{purpose}")
 
     def index(self, value: str, purpose: str) -> str:
         return blind_index(value, key=self.key, purpose=f"crm.{purpose}")

@@ -67,7 +67,13 @@ def crm_settings(
     url = make_database("crm")
     upgrade(SERVICE_DIR, url)
     return CrmSettings(
-        database_url=url, grpc_port=free_port(), notify_url=notify_sink, **marque_test_env
+        database_url=url,
+        grpc_port=free_port(),
+        notify_url=notify_sink,
+        # The import-job worker looks once at start-up and then sleeps: tests run its turns
+        # themselves (import_jobs_service.run_next), so that no job is taken behind their back.
+        import_job_poll_seconds=3600.0,
+        **marque_test_env,
     )
 
 

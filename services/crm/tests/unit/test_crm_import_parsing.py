@@ -15,12 +15,14 @@ from marque_crm.domain.imports import (
     CUSTOMERS,
     LEADS,
     MAX_ROWS,
+    SYNC_MAX_FILE_BYTES,
     check_row,
     columns_doc,
     dedupe_in_file,
     map_headers,
     parse_budget,
     parse_date,
+    runs_as_job,
 )
 from marque_crm.tabular import csv_header, csv_line, read_table, xlsx_bytes
 from marque_kit.errors import InvalidInput
@@ -98,6 +100,14 @@ def test_too_many_rows_is_a_422() -> None:
     body = "name,mobile\n" + "张三,13800138000\n" * (MAX_ROWS + 1)
     with pytest.raises(InvalidInput, match="at most"):
         read_table(body.encode())
+
+
+def test_files_past_the_synchronous_limits_run_as_jobs() -> None:
+    assert not runs_as_job(CUSTOMERS, 2_000, 1024)
+    assert runs_as_job(CUSTOMERS, 2_001, 1024)
+    assert not runs_as_job(LEADS, 500, 1024)
+    assert runs_as_job(LEADS, 501, 1024)
+    assert runs_as_job(LEADS, 10, SYNC_MAX_FILE_BYTES + 1)
 
 
 def test_headers_in_english_or_chinese_and_unknown_ones_ignored() -> None:

@@ -1,19 +1,34 @@
-"""Bulk import of customers and leads from CSV/XLSX, and exports to CSV/XLSX (see
-`import_service` for the rules)."""
+"""Bulk import of customers and leads from CSV/XLSX (in the request, or as a background job for
+large files), and exports to CSV/XLSX (see `import_service` and `import_jobs_service` for the
+rules)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Annotated, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi import APIRouter, File, Form, Path, Query, UploadFile
 from pydantic import BaseModel, Field
 from starlette.responses import Response, StreamingResponse
 
+from marque_crm import import_jobs_service as jobs
 from marque_crm import import_service as svc
 from marque_crm.api.deps import CrmDep
-from marque_crm.domain.imports import CUSTOMERS, LEADS, MAX_FILE_BYTES, ROW_LIMITS, columns_doc
+from marque_crm.domain.imports import (
+    CHUNK_ROWS,
+    CUSTOMERS,
+    LEADS,
+    MAX_FILE_BYTES,
+    MAX_ROWS,
+    ROW_LIMITS,
+    SYNC_MAX_FILE_BYTES,
+    columns_doc,
+    runs_as_job,
+)
+from marque_crm.models import ImportJob
 from marque_crm.tabular import (
     CSV_MEDIA_TYPE,
     XLSX_MEDIA_TYPE,
@@ -30,6 +45,8 @@ from marque_kit.http import (
     FormText,
     Idempotency,
     IdempotencyDep,
+    Page,
+    PageQuery,
     permission,
 )
 
@@ -39,7 +56,8 @@ Mode = Annotated[
     Literal["all_or_nothing", "valid_rows"],
     Query(
         description="all_or_nothing (default): one bad row and nothing is imported (422 with the "
-        "report). valid_rows: the good rows are imported, the bad ones reported."
+        "report; a background job ends failed with it). valid_rows: the good rows are imported, "
+        "the bad ones reported."
     ),
 ]
 Format = Annotated[Literal["csv", "xlsx"], Query(description="csv (UTF-8 with BOM) or xlsx")]
@@ -108,15 +126,89 @@ class ImportReportOut(BaseModel):
     rows: list[RowOut]
 
 
+class JobLinksOut(BaseModel):
+    self: str = Field(examples=["/api/v1/crm/imports/jobs/4f6c0b9e-0a4e-4e55-9d0f-6f2a2d1b7c11"])
+
+
+class ImportJobSummaryOut(BaseModel):
+    id: str
+    kind: str = Field(description="customers | leads")
+    store_id: str
+    mode: str = Field(description="all_or_nothing | valid_rows")
+    status: str = Field(
+        description="queued → running → done | failed. failed: `error` says why; a file refused "
+        "by all_or_nothing also carries `report` with its row errors (nothing was imported)."
+    )
+    filename: str
+    file_bytes: int
+    rows: int = Field(description="Data rows in the file")
+    processed: int = Field(description="Rows dealt with so far (refused, skipped or imported)")
+    imported: int = Field(description="Rows imported so far")
+    submitted_by: str = Field(examples=["user:sh.manager"])
+    attempts: int = Field(description="Worker attempts (a job taken over after a crash: 2 ...)")
+    error: str | None = None
+    created_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    links: JobLinksOut
+
+
+class ImportJobOut(ImportJobSummaryOut):
+    report: ImportReportOut | None = Field(
+        None,
+        description="When finished: the same report as a synchronous import (per-row results, "
+        "row errors with Excel row numbers, duplicates)",
+    )
+
+
+def job_path(job_id: str) -> str:
+    """The job's address as clients call it (the gateway routes /api/v1/crm/ unchanged)."""
+    return f"{router.prefix}/imports/jobs/{job_id}"
+
+
+def _job_summary(job: ImportJob) -> dict[str, object]:
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "store_id": job.store_id,
+        "mode": job.mode,
+        "status": job.status,
+        "filename": job.filename,
+        "file_bytes": job.file_bytes,
+        "rows": job.rows,
+        "processed": job.processed,
+        "imported": job.imported,
+        "submitted_by": job.submitted_by,
+        "attempts": job.attempts,
+        "error": job.error or None,
+        "created_at": job.created_at,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+        "links": {"self": job_path(job.id)},
+    }
+
+
+def job_out(job: ImportJob) -> ImportJobOut:
+    return ImportJobOut.model_validate({**_job_summary(job), "report": job.report})
+
+
 _IMPORT_DOC = f"""
 Upload a spreadsheet as `multipart/form-data` with fields `file` and `store_id`.
 
 **Files.** CSV in UTF-8 (with or without BOM) or GBK/GB18030 (as Chinese Excel saves "CSV"), comma-
-or tab-separated; or .xlsx (first sheet). At most {MAX_FILE_BYTES // 1024 // 1024} MiB and
-{ROW_LIMITS[CUSTOMERS]:,} customer rows or {ROW_LIMITS[LEADS]:,} lead rows (422 beyond: split the
-file; each file is one transaction, answered well within the gateway's timeout). Row 1 is the
-header; row numbers in the report are the ones Excel shows. Unknown columns are ignored and
-listed in `file.ignored_columns`.
+or tab-separated; or .xlsx (first sheet). Row 1 is the header; row numbers in the report are the
+ones Excel shows. Unknown columns are ignored and listed in `file.ignored_columns`.
+
+**Small files are imported now, large ones in the background.** A file of at most
+{ROW_LIMITS[CUSTOMERS]:,} customer rows or {ROW_LIMITS[LEADS]:,} lead rows (and at most
+{SYNC_MAX_FILE_BYTES // 1024 // 1024} MiB) is imported in the request, as one transaction. A larger
+one, up to {MAX_ROWS:,} rows and {MAX_FILE_BYTES // 1024 // 1024} MiB (422 beyond: split the file),
+is checked as far as it can be at once (readable, header, store, permission, mode) and answered
+**202 Accepted** with `Location: /api/v1/crm/imports/jobs/{{id}}` and the job (`status: queued`);
+a worker then imports it, {CHUNK_ROWS:,} rows per transaction, and `GET` on the job shows its
+progress and, once `done`, the same report as below. With `mode=all_or_nothing` a job with any
+row error imports nothing and ends `failed` with that report. (Through the gateway a request body
+is at most 10 MiB, multipart envelope included: a file near that size is refused there, 413.)
 
 **Answer.** 201 (200 when no customer or lead was created: every row known, attached, skipped or
 wrong) with the per-row results (`rows`), the row errors
@@ -128,8 +220,19 @@ problem+json carrying the same `errors` and `duplicates`, and nothing is importe
 Every row goes through the same door as a lead typed in: one customer per person, a repeat
 enquiry attaches to the customer's open lead in the store, new leads are assigned by the store's
 rules (or to the row's 顾问, recorded as a manual assignment) and get their follow-up tasks.
-Send `Idempotency-Key` to make a retried upload safe.
+Send `Idempotency-Key` to make a retried upload safe (a retried large upload answers the same
+job, not a second one).
 """
+
+
+_IMPORT_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {"description": "Nothing new: every row known, attached, skipped or wrong"},
+    202: {
+        "model": ImportJobOut,
+        "description": "A large file, queued as a background import job; `Location` is its address",
+        "headers": {"Location": {"description": "/api/v1/crm/imports/jobs/{id}"}},
+    },
+}
 
 
 def _doc(kind: str) -> str:
@@ -158,17 +261,36 @@ async def _import(
 ) -> Response:
     principal.require_store(store_id, what=f"Store {store_id}")
     data = await _read_upload(file)
-    table = read_table(data, file.filename or "", max_rows=ROW_LIMITS[kind])
+    # Parsing is CPU work (an .xlsx of 50,000 rows takes seconds): off the event loop.
+    table = await asyncio.to_thread(read_table, data, file.filename or "", max_rows=MAX_ROWS)
+    in_background = runs_as_job(kind, len(table.rows), len(data))
     async with crm.uow() as uow:
         fingerprint = f"{kind}\n{store_id}\n{mode}\n".encode() + data
         if replay := await idem.begin(uow.session, fingerprint):
             return replay
-        report = await svc.run_import(
-            uow.session, crm, principal, kind=kind, store_id=store_id, table=table, mode=mode
-        )
-        response: Response = await idem.complete(
-            uow.session, 201 if report.created_anything else 200, report.as_dict()
-        )
+        response: Response
+        if in_background:
+            job = await jobs.submit(
+                uow.session,
+                crm,
+                principal,
+                kind=kind,
+                store_id=store_id,
+                mode=mode,
+                table=table,
+                data=data,
+                filename=file.filename or "",
+            )
+            response = await idem.complete(
+                uow.session, 202, job_out(job), headers={"Location": job_path(job.id)}
+            )
+        else:
+            report = await svc.run_import(
+                uow.session, crm, principal, kind=kind, store_id=store_id, table=table, mode=mode
+            )
+            response = await idem.complete(
+                uow.session, 201 if report.created_anything else 200, report.as_dict()
+            )
         await uow.commit()
     return response
 
@@ -180,7 +302,7 @@ async def _import(
     summary="Import customers from CSV or XLSX",
     description=_doc(CUSTOMERS),
     dependencies=[permission(svc.IMPORT_SCOPE[CUSTOMERS])],
-    responses={200: {"description": "Nothing new: every row known, attached, skipped or wrong"}},
+    responses=_IMPORT_RESPONSES,
 )
 async def import_customers(
     principal: CurrentPrincipal,
@@ -200,7 +322,7 @@ async def import_customers(
     summary="Import leads from CSV or XLSX",
     description=_doc(LEADS),
     dependencies=[permission(svc.IMPORT_SCOPE[LEADS])],
-    responses={200: {"description": "Nothing new: every row known, attached, skipped or wrong"}},
+    responses=_IMPORT_RESPONSES,
 )
 async def import_leads(
     principal: CurrentPrincipal,
@@ -211,6 +333,57 @@ async def import_leads(
     mode: Mode = "all_or_nothing",
 ) -> Response:
     return await _import(LEADS, crm, principal, idem, file, store_id, mode)
+
+
+# ---- Background import jobs -----------------------------------------------------------------
+
+_JOB_DOC = """
+A large upload's background import (see the import routes). `status` is queued → running →
+done | failed; `rows`, `processed` and `imported` show the progress; once `done`, `report` is the
+same report a synchronous import answers. A worker that dies mid-job is replaced after a few
+minutes and resumes after the last committed chunk of rows, without duplicating anyone.
+
+Who sees a job: the store's people who may import its kind (`crm.customers:import` /
+`crm.leads:import`); a sales consultant only the jobs they submitted. Another store's job, or an
+unknown id, answers 404.
+"""
+JobId = Annotated[str, Path(max_length=40, description="The job's id (from `Location`)")]
+
+
+@router.get(
+    "/imports/jobs/{job_id}",
+    response_model=ImportJobOut,
+    summary="A background import job: status, progress and, when done, the report",
+    description=_JOB_DOC,
+)
+async def get_import_job(job_id: JobId, principal: CurrentPrincipal, crm: CrmDep) -> ImportJobOut:
+    async with crm.db.session() as session:
+        job = await jobs.get_job(session, principal, job_id)
+    return job_out(job)
+
+
+@router.get(
+    "/imports/jobs",
+    response_model=Page[ImportJobSummaryOut],
+    summary="A store's background import jobs, newest first",
+    description=_JOB_DOC + "\nThe list leaves the reports out: GET a job for its report.",
+)
+async def list_import_jobs(
+    principal: CurrentPrincipal,
+    crm: CrmDep,
+    page: PageQuery,
+    store_id: Annotated[str, Query(min_length=1, max_length=20)],
+    kind: Annotated[Literal["customers", "leads"] | None, Query()] = None,
+    status: Annotated[Literal["queued", "running", "done", "failed"] | None, Query()] = None,
+) -> Page[ImportJobSummaryOut]:
+    async with crm.db.session() as session:
+        rows, cursor = await jobs.list_jobs(
+            session, principal, store_id, page, kind=kind, status=status
+        )
+    return Page(
+        items=[ImportJobSummaryOut.model_validate(_job_summary(r)) for r in rows],
+        next_cursor=cursor,
+    )
 
 
 # ---- Export ---------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from marque_crm.models.customers import (
     OwnedVehicle,
     TimelineEntry,
 )
+from marque_crm.models.imports import ImportJob, ImportJobChunk
 from marque_crm.models.leads import Lead, LeadTransition
 from marque_crm.models.marketing import (
     Campaign,
@@ -36,6 +37,8 @@ __all__ = [
     "CustomerFacts",
     "CustomerMerge",
     "CustomerTag",
+    "ImportJob",
+    "ImportJobChunk",
     "Lead",
     "LeadTransition",
     "MarketingSend",
