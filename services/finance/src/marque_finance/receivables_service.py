@@ -21,12 +21,22 @@ from sqlmodel import col
 
 from marque.finance.v1 import events_pb2 as fev
 from marque_finance import books
+from marque_finance.domain import credit_notes as cn
 from marque_finance.domain import receivables as rv
-from marque_finance.domain.accounts import AR, CUSTOMER_ADVANCES
+from marque_finance.domain.accounts import AR, CUSTOMER_ADVANCES, BusinessLine
 from marque_finance.domain.ageing import Ageing
 from marque_finance.domain.posting_rules import money_in
 from marque_finance.events import money, outgoing, timestamp
-from marque_finance.models import Invoice, InvoiceLine, Receipt, ReceiptApplication, Refund
+from marque_finance.models import (
+    CreditNote,
+    CreditNoteLine,
+    CreditNoteRelease,
+    Invoice,
+    InvoiceLine,
+    Receipt,
+    ReceiptApplication,
+    Refund,
+)
 from marque_finance.unit_of_work import Finance
 from marque_kit.auth import Principal
 from marque_kit.db import OutgoingEvent, UnitOfWork
@@ -84,15 +94,44 @@ class RefundReceipt:
     bank_reference: str = ""
 
 
+@dataclass(frozen=True)
+class CreditInvoice:
+    """A credit note (红字发票): `full` takes back what is left of every line, or `lines`
+    ((line_no, gross fen) pairs) take back part of chosen lines."""
+
+    reason: str
+    lines: Sequence[cn.CreditAsk] = ()
+    full: bool = False
+    note: str = ""
+    credited_on: date | None = None
+    # The caller's key: the same request id in the same store issues one credit note, ever.
+    request_id: str | None = None
+
+
+@dataclass
+class CreditNoteDoc:
+    credit_note: CreditNote
+    lines: list[CreditNoteLine]
+    releases: list[CreditNoteRelease] = field(default_factory=list)
+
+
 @dataclass
 class InvoiceDoc:
     invoice: Invoice
     lines: list[InvoiceLine]
     applications: list[ReceiptApplication] = field(default_factory=list)
+    credit_notes: list[CreditNoteDoc] = field(default_factory=list)
+    # True when a repeated request id answered with the credit note it issued the first time.
+    replayed: bool = False
 
     @property
     def outstanding(self) -> int:
-        return self.invoice.total_fen - self.invoice.paid_fen
+        return outstanding(self.invoice)
+
+
+def outstanding(invoice: Invoice) -> int:
+    """What the customer still owes on an invoice: total less payments and credit notes."""
+    return invoice.total_fen - invoice.paid_fen - invoice.credited_fen
 
 
 @dataclass
@@ -415,7 +454,329 @@ async def load_invoice(session: AsyncSession, principal: Principal, invoice_id: 
         .scalars()
         .all()
     )
-    return InvoiceDoc(invoice, list(lines), list(applications))
+    return InvoiceDoc(
+        invoice, list(lines), list(applications), await _credit_notes(session, invoice.id)
+    )
+
+
+async def _credit_notes(session: AsyncSession, invoice_id: str) -> list[CreditNoteDoc]:
+    notes = (
+        (
+            await session.execute(
+                select(CreditNote)
+                .where(col(CreditNote.invoice_id) == invoice_id)
+                .order_by(col(CreditNote.created_at), col(CreditNote.id))
+            )
+        )
+        .scalars()
+        .all()
+    )
+    ids = [n.id for n in notes]
+    lines = (
+        (
+            await session.execute(
+                select(CreditNoteLine)
+                .where(col(CreditNoteLine.credit_note_id).in_(ids))
+                .order_by(col(CreditNoteLine.invoice_line_no))
+            )
+        )
+        .scalars()
+        .all()
+    )
+    releases = (
+        (
+            await session.execute(
+                select(CreditNoteRelease)
+                .where(col(CreditNoteRelease.credit_note_id).in_(ids))
+                .order_by(col(CreditNoteRelease.id))
+            )
+        )
+        .scalars()
+        .all()
+    )
+    return [
+        CreditNoteDoc(
+            n,
+            [x for x in lines if x.credit_note_id == n.id],
+            [r for r in releases if r.credit_note_id == n.id],
+        )
+        for n in notes
+    ]
+
+
+# --- credit notes (红字发票) ------------------------------------------------------------------
+
+
+def reason_enum(reason: str) -> str:
+    """`sale_cancelled` -> `CREDIT_REASON_SALE_CANCELLED`."""
+    return "CREDIT_REASON_" + reason.upper()
+
+
+def invoice_credited_event(note: CreditNote, invoice: Invoice) -> OutgoingEvent:
+    """finance.invoice.credited: a credit note reversed part or all of an invoice."""
+    return outgoing(
+        fev.InvoiceCredited(
+            occurred_at=timestamp(note.created_at),
+            credit_note_id=note.id,
+            invoice_id=invoice.id,
+            store_id=invoice.store_id,
+            customer_id=invoice.customer_id,
+            reference_type=reference_enum(invoice.reference_type),
+            reference=invoice.reference,
+            total=money(note.total_fen),
+            vat=money(note.vat_fen),
+            reason=reason_enum(note.reason),
+            credited_on=note.credited_on.isoformat(),
+            released_to_advances=money(note.released_fen),
+            outstanding=money(outstanding(invoice)),
+            total_credited=money(invoice.credited_fen),
+        ),
+        "finance.invoice.credited",
+        subject=invoice.id,
+        store_id=invoice.store_id,
+        seq=invoice.version,
+    )
+
+
+def _same_credit(existing: CreditNoteDoc, invoice_id: str, cmd: CreditInvoice) -> bool:
+    note = existing.credit_note
+    if note.invoice_id != invoice_id or note.reason != cmd.reason:
+        return False
+    if note.note != cmd.note.strip():
+        return False
+    if cmd.credited_on is not None and note.credited_on != cmd.credited_on:
+        return False
+    if cmd.full:
+        return True
+    asked = sorted((a.line_no, a.gross) for a in cmd.lines)
+    return asked == sorted((x.invoice_line_no, x.gross_fen) for x in existing.lines)
+
+
+async def credit_invoice(
+    uow: UnitOfWork, finance: Finance, principal: Principal, invoice_id: str, cmd: CreditInvoice
+) -> tuple[CreditNoteDoc, InvoiceDoc]:
+    """Issue a credit note (红字发票) against an invoice: reverse revenue and output VAT for what
+    it takes back, take it off what the customer owes, and release what was already paid into
+    the customer's advances (2203), where it can be refunded or pay a later invoice."""
+    principal.require(INVOICES_WRITE)
+    reason = cn.parse_reason(cmd.reason)
+    note_text = cn.check_note(cmd.note)
+    request_id = (
+        _required(cmd.request_id, "request_id", MAX_REQUEST_ID)
+        if cmd.request_id is not None
+        else None
+    )
+    session = uow.session
+    found = await session.get(Invoice, invoice_id.strip())
+    if found is None or not principal.sees_store(found.store_id):
+        raise NotFound(f"Invoice {invoice_id} was not found in your stores.")
+    store = found.store_id
+    principal.require_store(store, what=f"Store {store}")
+    await _lock(
+        session,
+        rv.reference_key(
+            store, rv.ReferenceType(found.reference_type), found.reference, found.customer_id
+        ),
+    )
+    if request_id is not None:
+        existing = (
+            await session.execute(
+                select(CreditNote).where(
+                    col(CreditNote.store_id) == store, col(CreditNote.request_id) == request_id
+                )
+            )
+        ).scalar_one_or_none()
+        if existing is not None:
+            docs = await _credit_notes(session, existing.invoice_id)
+            [doc] = [d for d in docs if d.credit_note.id == existing.id]
+            if not _same_credit(doc, found.id, cmd):
+                raise IdempotencyMismatch(
+                    f"Request id {request_id} already issued credit note {existing.number} with "
+                    "other details; use a new request id for a new credit note.",
+                    errors=[{"field": "request_id", "rule": "reused"}],
+                )
+            invoice_doc = await load_invoice(session, principal, found.id)
+            invoice_doc.replayed = True
+            return doc, invoice_doc
+    invoice = (
+        await session.execute(
+            select(Invoice)
+            .where(col(Invoice.id) == found.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one()
+    credited_on = cmd.credited_on or finance.today()
+    if credited_on < invoice.issued_on:
+        raise InvalidInput(
+            f"credited_on {credited_on.isoformat()} is before the invoice was issued "
+            f"({invoice.issued_on.isoformat()}); a credit note follows its invoice.",
+            errors=[{"field": "credited_on", "rule": "not_before_issue"}],
+        )
+
+    lines = (
+        (
+            await session.execute(
+                select(InvoiceLine)
+                .where(col(InvoiceLine.invoice_id) == invoice.id)
+                .order_by(col(InvoiceLine.line_no))
+            )
+        )
+        .scalars()
+        .all()
+    )
+    earlier = await session.execute(
+        select(
+            col(CreditNoteLine.invoice_line_no),
+            func.sum(col(CreditNoteLine.gross_fen)),
+            func.sum(col(CreditNoteLine.net_fen)),
+            func.sum(col(CreditNoteLine.vat_fen)),
+        )
+        .join(CreditNote, col(CreditNote.id) == col(CreditNoteLine.credit_note_id))
+        .where(col(CreditNote.invoice_id) == invoice.id)
+        .group_by(col(CreditNoteLine.invoice_line_no))
+    )
+    taken = {no: (int(g), int(n), int(v)) for no, g, n, v in earlier}
+    creditable = [
+        cn.CreditableLine(
+            line_no=line.line_no,
+            description=line.description,
+            business_line=BusinessLine(line.business_line),
+            gross=line.gross_fen,
+            net=line.net_fen,
+            vat=line.vat_fen,
+            model_code=line.model_code,
+            vin=line.vin,
+            credited_gross=taken.get(line.line_no, (0, 0, 0))[0],
+            credited_net=taken.get(line.line_no, (0, 0, 0))[1],
+            credited_vat=taken.get(line.line_no, (0, 0, 0))[2],
+        )
+        for line in lines
+    ]
+    plan = cn.plan_credit(invoice.number, creditable, full=cmd.full, asks=cmd.lines)
+    settlement = cn.settle(
+        plan.total,
+        total=invoice.total_fen,
+        paid=invoice.paid_fen,
+        credited=invoice.credited_fen,
+    )
+
+    # Receipts that pay this invoice, newest first, with what each still pays on it.
+    paid_rows = await session.execute(
+        select(col(ReceiptApplication.receipt_id), func.sum(col(ReceiptApplication.amount_fen)))
+        .where(col(ReceiptApplication.invoice_id) == invoice.id)
+        .group_by(col(ReceiptApplication.receipt_id))
+    )
+    paid_by = {rid: int(amount) for rid, amount in paid_rows}
+    released_rows = await session.execute(
+        select(col(CreditNoteRelease.receipt_id), func.sum(col(CreditNoteRelease.amount_fen)))
+        .where(col(CreditNoteRelease.invoice_id) == invoice.id)
+        .group_by(col(CreditNoteRelease.receipt_id))
+    )
+    for rid, amount in released_rows:
+        paid_by[rid] = paid_by.get(rid, 0) - int(amount)
+    receipts: dict[str, Receipt] = {}
+    if settlement.released:
+        receipts = {
+            r.id: r
+            for r in (
+                await session.execute(
+                    select(Receipt)
+                    .where(col(Receipt.id).in_(sorted(paid_by)))
+                    .with_for_update()
+                    .execution_options(populate_existing=True)
+                )
+            )
+            .scalars()
+            .all()
+        }
+    newest_first = sorted(
+        receipts.values(),
+        key=lambda r: (r.received_on, r.created_at or _now(), r.id),
+        reverse=True,
+    )
+    releases = cn.release_from(settlement.released, [(r.id, paid_by[r.id]) for r in newest_first])
+
+    note = CreditNote(
+        id=str(uuid.uuid4()),
+        number=await _next_number(session, "CN", store, credited_on.year),
+        store_id=store,
+        invoice_id=invoice.id,
+        customer_id=invoice.customer_id,
+        reason=reason.value,
+        note=note_text,
+        credited_on=credited_on,
+        total_fen=plan.total,
+        net_fen=plan.net,
+        vat_fen=plan.vat,
+        released_fen=settlement.released,
+        request_id=request_id,
+        created_by=principal.label(),
+        created_at=_now(),
+    )
+    session.add(note)
+    await session.flush()
+    note_lines = [
+        CreditNoteLine(
+            credit_note_id=note.id,
+            invoice_line_no=c.line_no,
+            description=c.priced.description,
+            business_line=c.priced.business_line.value,
+            model_code=c.priced.model_code,
+            vin=c.priced.vin,
+            gross_fen=c.priced.gross,
+            net_fen=c.priced.net,
+            vat_fen=c.priced.vat,
+        )
+        for c in plan.lines
+    ]
+    session.add_all(note_lines)
+    posted = await books.post(
+        session,
+        money_in.invoice_credited(
+            store_id=store,
+            credit_note_id=note.id,
+            number=note.number,
+            invoice_number=invoice.number,
+            customer_id=invoice.customer_id,
+            reason=reason.value,
+            credited_on=credited_on,
+            lines=[c.priced for c in plan.lines],
+            released=[
+                money_in.Released(receipts[rid].number, receipts[rid].customer_id, amount)
+                for rid, amount in releases
+            ],
+            created_by=principal.label(),
+        ),
+    )
+    note.entry_id = posted.id if posted else ""
+    release_rows = []
+    for rid, amount in releases:
+        receipt = receipts[rid]
+        receipt.applied_fen -= amount
+        receipt.version += 1
+        release_rows.append(
+            CreditNoteRelease(
+                store_id=store,
+                credit_note_id=note.id,
+                receipt_id=rid,
+                invoice_id=invoice.id,
+                amount_fen=amount,
+                released_on=credited_on,
+            )
+        )
+    session.add_all(release_rows)
+    invoice.paid_fen -= settlement.released
+    invoice.credited_fen += plan.total
+    invoice.status = rv.invoice_status(
+        invoice.total_fen, invoice.paid_fen, invoice.credited_fen
+    ).value
+    invoice.version += 1
+    await session.flush()
+    uow.record(invoice_credited_event(note, invoice))
+    return CreditNoteDoc(note, note_lines, release_rows), await load_invoice(
+        session, principal, invoice.id
+    )
 
 
 # --- receipts -------------------------------------------------------------------------------
@@ -484,7 +845,7 @@ async def record_receipt(
                         col(Invoice.store_id) == store,
                         col(Invoice.reference_type) == reference_type.value,
                         col(Invoice.reference) == reference,
-                        col(Invoice.paid_fen) < col(Invoice.total_fen),
+                        col(Invoice.paid_fen) + col(Invoice.credited_fen) < col(Invoice.total_fen),
                     )
                     .order_by(col(Invoice.issued_on), col(Invoice.created_at), col(Invoice.id))
                     .with_for_update()
@@ -494,7 +855,7 @@ async def record_receipt(
             .all()
         )
     invoices = {i.id: i for i in open_invoices}
-    allocations, _ = rv.allocate(amount, [(i.id, i.total_fen - i.paid_fen) for i in open_invoices])
+    allocations, _ = rv.allocate(amount, [(i.id, outstanding(i)) for i in open_invoices])
 
     receipt = Receipt(
         id=str(uuid.uuid4()),
@@ -568,7 +929,9 @@ async def record_receipt(
     for allocation in allocations:
         invoice = invoices[allocation.target]
         invoice.paid_fen += allocation.amount
-        invoice.status = rv.invoice_status(invoice.total_fen, invoice.paid_fen).value
+        invoice.status = rv.invoice_status(
+            invoice.total_fen, invoice.paid_fen, invoice.credited_fen
+        ).value
         invoice.version += 1
     await session.flush()
     total = await total_received_for_reference(session, receipt)
@@ -715,6 +1078,7 @@ class CustomerLedger:
     receipts: list[Receipt]
     applications: list[ReceiptApplication]
     refunds: list[Refund]
+    credit_notes: list[CreditNote]
     # From the books: the customer's debit balance on 1122 and credit balance on 2203.
     receivable_fen: int
     advances_fen: int
@@ -722,7 +1086,7 @@ class CustomerLedger:
     @property
     def outstanding_fen(self) -> int:
         """What the open invoices still owe (equals `receivable_fen` when the books agree)."""
-        return sum(i.total_fen - i.paid_fen for i in self.invoices)
+        return sum(outstanding(i) for i in self.invoices)
 
     @property
     def unapplied_fen(self) -> int:
@@ -802,6 +1166,17 @@ async def customer_ledger(
         .scalars()
         .all()
     )
+    credit_notes = list(
+        (
+            await session.execute(
+                select(CreditNote)
+                .where(col(CreditNote.invoice_id).in_(ids))
+                .order_by(col(CreditNote.credited_on), col(CreditNote.created_at))
+            )
+        )
+        .scalars()
+        .all()
+    )
     name = next((i.customer_name for i in reversed(invoices) if i.customer_name), "")
     if not name:
         name = next((r.payer_name for r in reversed(receipts) if r.payer_name), "")
@@ -813,6 +1188,7 @@ async def customer_ledger(
         receipts=receipts,
         applications=applications,
         refunds=refunds,
+        credit_notes=credit_notes,
         receivable_fen=await _party_balance(session, store, AR, customer),
         advances_fen=-await _party_balance(session, store, CUSTOMER_ADVANCES, customer),
     )
@@ -838,7 +1214,10 @@ async def ar_ageing(
         text(
             "SELECT i.id, i.customer_id, i.customer_name, i.due_on, "
             "i.total_fen - COALESCE(SUM(a.amount_fen) FILTER (WHERE a.applied_on <= :as_of), 0) "
-            "AS outstanding "
+            # A credit note takes its amount off; the part it released from receipts was paid
+            # before and is no longer (so it is added back to what applications took off).
+            "- COALESCE((SELECT SUM(c.total_fen - c.released_fen) FROM credit_notes c "
+            "WHERE c.invoice_id = i.id AND c.credited_on <= :as_of), 0) AS outstanding "
             "FROM invoices i LEFT JOIN receipt_applications a ON a.invoice_id = i.id "
             f"WHERE {where} GROUP BY i.id"
         ),

@@ -52,6 +52,7 @@ from marque_finance.domain.statements import (
     trial_balance,
 )
 from marque_finance.models import (
+    CreditNote,
     FloorplanLoan,
     JournalEntry,
     JournalLine,
@@ -550,6 +551,7 @@ DOCUMENT_URLS = {
     "invoice": "/api/v1/finance/invoices/{id}",
     "receipt": "/api/v1/finance/receipts/{id}",
     "refund": "/api/v1/finance/receipts/{id}",  # a refund is read on its receipt
+    "credit_note": "/api/v1/finance/invoices/{id}",  # a credit note is read on its invoice
     "payable": "/api/v1/finance/payables/{id}",
     "payable_payment": "/api/v1/finance/payables/{id}",  # a payment is read on its payable
     "floorplan_loan": "/api/v1/finance/floorplan/loans/{id}",  # loans are read by VIN
@@ -564,6 +566,7 @@ DOCUMENT_URLS = {
 # Kinds whose source_id is a child row: (source_type, child id column, parent id column).
 PARENTS: tuple[tuple[str, Any, Any], ...] = (
     ("refund", col(Refund.id), col(Refund.receipt_id)),
+    ("credit_note", col(CreditNote.id), col(CreditNote.invoice_id)),
     ("payable_payment", col(PayablePayment.id), col(PayablePayment.payable_id)),
     ("floorplan_loan", col(FloorplanLoan.id), col(FloorplanLoan.vin)),
 )

@@ -1,5 +1,5 @@
-"""Money-in events (PaymentReceived, PaymentRefunded, InvoiceIssued) against their golden fixtures
-(DESIGN.md §4).
+"""Money-in events (PaymentReceived, PaymentRefunded, InvoiceIssued, InvoiceCredited) against
+their golden fixtures (DESIGN.md §4).
 
 Producer side: what `receivables_service`'s event builders + `wrap` emit today has the fixture's
 envelope keys, the same `data` shape, type and routing key. Consumer side (sales, aftersales):
@@ -18,8 +18,9 @@ from datetime import UTC, date, datetime
 import pytest
 
 from marque.finance.v1 import events_pb2, finance_pb2
-from marque_finance.models import Invoice, Receipt, Refund
+from marque_finance.models import CreditNote, Invoice, Receipt, Refund
 from marque_finance.receivables_service import (
+    invoice_credited_event,
     invoice_issued_event,
     payment_received_event,
     payment_refunded_event,
@@ -35,7 +36,7 @@ GOLDEN = Golden(
     correlation="8e4b2a6c0d1f4e3a9b7c5d2e1f0a3b4c",
     traceparent="00-2f6a8c0e4b1d3f5a7c9e1b3d5f7a9c0e-3b5d7f9a1c2e4f6a-01",
 )
-ALL_TYPES = ("PaymentReceived", "PaymentRefunded", "InvoiceIssued")
+ALL_TYPES = ("PaymentReceived", "PaymentRefunded", "InvoiceIssued", "InvoiceCredited")
 
 
 def reference_events(variant: int = 0) -> list[OutgoingEvent]:
@@ -98,7 +99,30 @@ def reference_events(variant: int = 0) -> list[OutgoingEvent]:
         created_at=at,
         version=1,
     )
-    return [received, refunded, invoice_issued_event(invoice)]
+    issued = invoice_issued_event(invoice)
+    # The customer paid 100,000.00 of the invoice, then the price was cut by 11,300.00 CNY
+    # (variant 1: 1,130.00 CNY of the repair order credited before anything was paid).
+    invoice.paid_fen = (10_000_000, 0)[variant]
+    credited = (1_130_000, 113_000)[variant]
+    note = CreditNote(
+        id=GOLDEN.id("credit_note", variant),
+        number=f"CN-{store}-2026-{5 + variant:06d}",
+        store_id=store,
+        invoice_id=invoice.id,
+        customer_id=invoice.customer_id,
+        reason=("price_adjustment", "wrong_details")[variant],
+        note=("厂家让利 OEM price support", "")[variant],
+        credited_on=date(2026, 3, 9),
+        total_fen=credited,
+        net_fen=(1_000_000, 100_000)[variant],
+        vat_fen=(130_000, 13_000)[variant],
+        released_fen=0,
+        created_at=at,
+    )
+    invoice.credited_fen = credited
+    invoice.status = ("partially_paid", "open")[variant]
+    invoice.version = 3
+    return [received, refunded, issued, invoice_credited_event(note, invoice)]
 
 
 PRODUCED = reference_events(variant=1)
@@ -113,7 +137,7 @@ def test_producer_emits_the_fixture_shape(out: OutgoingEvent) -> None:
     emitted = GOLDEN.check_producer(out)
     assert emitted["marquestore"] == "GZ01"
     name = out.message.DESCRIPTOR.name
-    subject_field = "invoice_id" if name == "InvoiceIssued" else "receipt_id"
+    subject_field = "invoice_id" if name.startswith("Invoice") else "receipt_id"
     assert emitted["subject"] == getattr(out.message, subject_field)
 
 
@@ -141,6 +165,11 @@ def test_the_fixtures_tell_the_sales_story() -> None:
     issued = GOLDEN.data("InvoiceIssued")
     assert (issued["total"]["amountFen"], issued["vat"]["amountFen"]) == ("22600000", "2600000")
     assert issued["dueOn"] == "2026-04-01"
+    credited = GOLDEN.data("InvoiceCredited")
+    assert credited["invoiceId"] == issued["invoiceId"]
+    assert credited["reason"] == "CREDIT_REASON_PRICE_ADJUSTMENT"
+    assert (credited["total"]["amountFen"], credited["vat"]["amountFen"]) == ("1130000", "130000")
+    assert credited["outstanding"]["amountFen"] == "11470000"
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from marque_finance import receivables_service as svc
 from marque_finance.api.deps import FinanceDep
 from marque_finance.domain.accounts import BusinessLine
 from marque_finance.domain.ageing import BUCKETS
+from marque_finance.domain.credit_notes import MAX_NOTE, CreditAsk, CreditReason
 from marque_finance.domain.receivables import (
     MAX_AMOUNT_FEN,
     InvoiceLineDraft,
@@ -22,7 +23,16 @@ from marque_finance.domain.receivables import (
     ReferenceType,
     unapplied,
 )
-from marque_finance.models import Invoice, InvoiceLine, Receipt, ReceiptApplication, Refund
+from marque_finance.models import (
+    CreditNote,
+    CreditNoteLine,
+    CreditNoteRelease,
+    Invoice,
+    InvoiceLine,
+    Receipt,
+    ReceiptApplication,
+    Refund,
+)
 from marque_kit.http import (
     CurrentPrincipal,
     Day,
@@ -98,6 +108,27 @@ class RefundIn(BaseModel):
     bank_reference: str = Field("", max_length=100)
 
 
+class CreditLineIn(BaseModel):
+    line_no: int = Field(ge=1, le=1000, description="The invoice line taken back", examples=[2])
+    amount_fen: Fen = Field(description="VAT included (13%), at most what is left of the line")
+
+
+class CreditNoteIn(BaseModel):
+    full: bool = Field(False, description="Credit what is left of every line of the invoice")
+    lines: list[CreditLineIn] | None = Field(
+        None, max_length=100, description="Or: which lines, and how much of each (gross, fen)"
+    )
+    reason: CreditReason = Field(examples=["sale_cancelled"])
+    note: str = Field("", max_length=MAX_NOTE, examples=["客户退订 customer cancelled the order"])
+    credited_on: Day | None = Field(None, description="Default: today in the store's time zone")
+    request_id: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="Caller's key: one credit note per request id and store, however often sent",
+    )
+
+
 # --- answers --------------------------------------------------------------------------------
 
 
@@ -160,7 +191,8 @@ class InvoiceSummaryOut(BaseModel):
     net_fen: int
     vat_fen: int
     paid_fen: int
-    outstanding_fen: int
+    credited_fen: int = Field(description="Taken back by credit notes (红字发票)")
+    outstanding_fen: int = Field(description="total - paid - credited")
     entry_id: str
     created_by: str
     created_at: datetime | None
@@ -183,7 +215,8 @@ class InvoiceSummaryOut(BaseModel):
             net_fen=i.net_fen,
             vat_fen=i.vat_fen,
             paid_fen=i.paid_fen,
-            outstanding_fen=i.total_fen - i.paid_fen,
+            credited_fen=i.credited_fen,
+            outstanding_fen=svc.outstanding(i),
             entry_id=i.entry_id,
             created_by=i.created_by,
             created_at=i.created_at,
@@ -195,9 +228,101 @@ class InvoiceSummaryOut(BaseModel):
         return cls(**cls.summary(i))
 
 
+class CreditNoteLineOut(BaseModel):
+    invoice_line_no: int
+    description: str
+    business_line: str
+    model_code: str
+    vin: str
+    amount_fen: int = Field(description="VAT included; positive, taken off the invoice line")
+    net_fen: int
+    vat_fen: int
+
+    @classmethod
+    def of(cls, line: CreditNoteLine) -> CreditNoteLineOut:
+        return cls(
+            invoice_line_no=line.invoice_line_no,
+            description=line.description,
+            business_line=line.business_line,
+            model_code=line.model_code,
+            vin=line.vin,
+            amount_fen=line.gross_fen,
+            net_fen=line.net_fen,
+            vat_fen=line.vat_fen,
+        )
+
+
+class CreditReleaseOut(BaseModel):
+    receipt_id: str
+    amount_fen: int = Field(description="Back in the receipt's unapplied money (advances, 2203)")
+    released_on: date
+
+    @classmethod
+    def of(cls, r: CreditNoteRelease) -> CreditReleaseOut:
+        return cls(receipt_id=r.receipt_id, amount_fen=r.amount_fen, released_on=r.released_on)
+
+
+class CreditNoteSummaryOut(BaseModel):
+    id: str
+    number: str
+    store_id: str
+    invoice_id: str
+    customer_id: str
+    reason: str
+    note: str
+    credited_on: date
+    total_fen: int = Field(description="VAT included; positive, taken off the invoice")
+    net_fen: int
+    vat_fen: int
+    released_fen: int = Field(description="Already paid: now waits in customer advances (2203)")
+    request_id: str | None
+    entry_id: str
+    created_by: str
+    created_at: datetime | None
+
+    @classmethod
+    def summary(cls, n: CreditNote) -> dict[str, Any]:
+        return dict(
+            id=n.id,
+            number=n.number,
+            store_id=n.store_id,
+            invoice_id=n.invoice_id,
+            customer_id=n.customer_id,
+            reason=n.reason,
+            note=n.note,
+            credited_on=n.credited_on,
+            total_fen=n.total_fen,
+            net_fen=n.net_fen,
+            vat_fen=n.vat_fen,
+            released_fen=n.released_fen,
+            request_id=n.request_id,
+            entry_id=n.entry_id,
+            created_by=n.created_by,
+            created_at=n.created_at,
+        )
+
+    @classmethod
+    def of(cls, n: CreditNote) -> CreditNoteSummaryOut:
+        return cls(**cls.summary(n))
+
+
+class CreditNoteOut(CreditNoteSummaryOut):
+    lines: list[CreditNoteLineOut]
+    releases: list[CreditReleaseOut]
+
+    @classmethod
+    def of_doc(cls, doc: svc.CreditNoteDoc) -> CreditNoteOut:
+        return cls(
+            **cls.summary(doc.credit_note),
+            lines=[CreditNoteLineOut.of(x) for x in doc.lines],
+            releases=[CreditReleaseOut.of(r) for r in doc.releases],
+        )
+
+
 class InvoiceOut(InvoiceSummaryOut):
     lines: list[InvoiceLineOut]
     applications: list[ApplicationOut]
+    credit_notes: list[CreditNoteOut]
 
     @classmethod
     def of_doc(cls, doc: svc.InvoiceDoc) -> InvoiceOut:
@@ -205,7 +330,13 @@ class InvoiceOut(InvoiceSummaryOut):
             **cls.summary(doc.invoice),
             lines=[InvoiceLineOut.of(line) for line in doc.lines],
             applications=[ApplicationOut.of(a) for a in doc.applications],
+            credit_notes=[CreditNoteOut.of_doc(n) for n in doc.credit_notes],
         )
+
+
+class CreditNoteResultOut(BaseModel):
+    credit_note: CreditNoteOut
+    invoice: InvoiceOut
 
 
 class RefundOut(BaseModel):
@@ -326,6 +457,7 @@ class CustomerLedgerOut(BaseModel):
     receipts: list[ReceiptSummaryOut]
     applications: list[ApplicationOut]
     refunds: list[RefundOut]
+    credit_notes: list[CreditNoteSummaryOut]
     balance: BalanceOut
 
 
@@ -448,6 +580,53 @@ async def get_invoice(
     async with finance.db.session() as session:
         doc = await svc.load_invoice(session, principal, invoice_id)
     return InvoiceOut.of_doc(doc)
+
+
+@router.post(
+    "/invoices/{invoice_id}/credit-notes",
+    status_code=201,
+    response_model=CreditNoteResultOut,
+    dependencies=[permission(svc.INVOICES_WRITE)],
+)
+async def credit_invoice(
+    invoice_id: str,
+    body: CreditNoteIn,
+    principal: CurrentPrincipal,
+    finance: FinanceDep,
+    idem: IdempotencyDep,
+) -> Response:
+    """Issue a credit note (红字发票) against an invoice: `full: true`, or `lines` with the
+    VAT-inclusive amount to take back of each. Revenue and output VAT are reversed; the credit
+    comes off what the customer still owes, and whatever was already paid beyond that goes back
+    to the customer's advances (2203), refundable from the receipts that paid it.
+
+    More than is left of a line answers 409 naming the line and what is left. A repeated
+    `request_id` answers 200 with the first credit note. Publishes finance.invoice.credited.
+    """
+    uow = finance.uow()
+    async with uow:
+        if replay := await idem.begin(uow.session, body):
+            return replay
+        note, doc = await svc.credit_invoice(
+            uow,
+            finance,
+            principal,
+            invoice_id,
+            svc.CreditInvoice(
+                reason=body.reason.value,
+                full=body.full,
+                lines=[CreditAsk(line.line_no, line.amount_fen) for line in body.lines or ()],
+                note=body.note,
+                credited_on=body.credited_on,
+                request_id=body.request_id,
+            ),
+        )
+        out = CreditNoteResultOut(
+            credit_note=CreditNoteOut.of_doc(note), invoice=InvoiceOut.of_doc(doc)
+        )
+        response = await idem.complete(uow.session, 200 if doc.replayed else 201, out)
+        await uow.commit()
+    return response
 
 
 # --- receipts -------------------------------------------------------------------------------
@@ -612,6 +791,7 @@ async def customer_ledger(
         receipts=[ReceiptSummaryOut.of(r) for r in ledger.receipts],
         applications=[ApplicationOut.of(a) for a in ledger.applications],
         refunds=[RefundOut.of(r) for r in ledger.refunds],
+        credit_notes=[CreditNoteSummaryOut.of(n) for n in ledger.credit_notes],
         balance=BalanceOut(
             receivable_fen=ledger.receivable_fen,
             advances_fen=ledger.advances_fen,

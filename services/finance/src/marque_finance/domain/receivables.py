@@ -63,6 +63,8 @@ class InvoiceStatus(StrEnum):
     OPEN = "open"
     PARTIALLY_PAID = "partially_paid"
     PAID = "paid"
+    # A credit note (红字发票) took back the whole invoice; nothing is owed on it.
+    CREDITED = "credited"
 
 
 def money_account(method: PaymentMethod) -> str:
@@ -242,10 +244,14 @@ def due_date(issued_on: date, due_on: date | None, terms_days: int) -> date:
     return due_on
 
 
-def invoice_status(total: int, paid: int) -> InvoiceStatus:
+def invoice_status(total: int, paid: int, credited: int = 0) -> InvoiceStatus:
+    """Open, partly paid or paid against what is due (total less credit notes); `credited` once
+    credit notes took back the whole invoice."""
+    if credited >= total:
+        return InvoiceStatus.CREDITED
     if paid <= 0:
         return InvoiceStatus.OPEN
-    if paid < total:
+    if paid < total - credited:
         return InvoiceStatus.PARTIALLY_PAID
     return InvoiceStatus.PAID
 

@@ -24,6 +24,9 @@ from marque_finance.models.payables import (
     StoreFloorplan,
 )
 from marque_finance.models.receivables import (
+    CreditNote,
+    CreditNoteLine,
+    CreditNoteRelease,
     Invoice,
     InvoiceLine,
     Receipt,
@@ -37,6 +40,9 @@ __all__ = [
     "AccountTemplate",
     "BankStatement",
     "BankStatementLine",
+    "CreditNote",
+    "CreditNoteLine",
+    "CreditNoteRelease",
     "EntryCounter",
     "ExpenseClaimRow",
     "FloorplanAccrual",

@@ -4,12 +4,26 @@ from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from marque.common.v1 import common_pb2 as _common_pb2
 from marque.finance.v1 import finance_pb2 as _finance_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class CreditReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CREDIT_REASON_UNSPECIFIED: _ClassVar[CreditReason]
+    CREDIT_REASON_PRICE_ADJUSTMENT: _ClassVar[CreditReason]
+    CREDIT_REASON_SALE_CANCELLED: _ClassVar[CreditReason]
+    CREDIT_REASON_GOODS_RETURNED: _ClassVar[CreditReason]
+    CREDIT_REASON_WRONG_DETAILS: _ClassVar[CreditReason]
+CREDIT_REASON_UNSPECIFIED: CreditReason
+CREDIT_REASON_PRICE_ADJUSTMENT: CreditReason
+CREDIT_REASON_SALE_CANCELLED: CreditReason
+CREDIT_REASON_GOODS_RETURNED: CreditReason
+CREDIT_REASON_WRONG_DETAILS: CreditReason
 
 class PaymentReceived(_message.Message):
     __slots__ = ("occurred_at", "receipt_id", "store_id", "customer_id", "reference_type", "reference", "method", "amount", "received_on", "total_received_for_reference")
@@ -84,6 +98,38 @@ class InvoiceIssued(_message.Message):
     issued_on: str
     due_on: str
     def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., invoice_id: _Optional[str] = ..., store_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., reference_type: _Optional[_Union[_finance_pb2.ReceiptReference, str]] = ..., reference: _Optional[str] = ..., total: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., vat: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., issued_on: _Optional[str] = ..., due_on: _Optional[str] = ...) -> None: ...
+
+class InvoiceCredited(_message.Message):
+    __slots__ = ("occurred_at", "credit_note_id", "invoice_id", "store_id", "customer_id", "reference_type", "reference", "total", "vat", "reason", "credited_on", "released_to_advances", "outstanding", "total_credited")
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    CREDIT_NOTE_ID_FIELD_NUMBER: _ClassVar[int]
+    INVOICE_ID_FIELD_NUMBER: _ClassVar[int]
+    STORE_ID_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    VAT_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    CREDITED_ON_FIELD_NUMBER: _ClassVar[int]
+    RELEASED_TO_ADVANCES_FIELD_NUMBER: _ClassVar[int]
+    OUTSTANDING_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_CREDITED_FIELD_NUMBER: _ClassVar[int]
+    occurred_at: _timestamp_pb2.Timestamp
+    credit_note_id: str
+    invoice_id: str
+    store_id: str
+    customer_id: str
+    reference_type: _finance_pb2.ReceiptReference
+    reference: str
+    total: _common_pb2.Money
+    vat: _common_pb2.Money
+    reason: CreditReason
+    credited_on: str
+    released_to_advances: _common_pb2.Money
+    outstanding: _common_pb2.Money
+    total_credited: _common_pb2.Money
+    def __init__(self, occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., credit_note_id: _Optional[str] = ..., invoice_id: _Optional[str] = ..., store_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., reference_type: _Optional[_Union[_finance_pb2.ReceiptReference, str]] = ..., reference: _Optional[str] = ..., total: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., vat: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., reason: _Optional[_Union[CreditReason, str]] = ..., credited_on: _Optional[str] = ..., released_to_advances: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., outstanding: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., total_credited: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
 
 class PaymentMade(_message.Message):
     __slots__ = ("occurred_at", "payment_id", "payable_id", "store_id", "supplier", "amount", "outstanding", "paid_on")

@@ -8,10 +8,13 @@
 |                            | (memo = bank reference)           | invoices; 2203 advances, rest |
 | advance applied to invoice | 2203 advances                     | 1122 AR                       |
 | refund                     | 2203 advances                     | 1001 cash / 1002 bank         |
+| credit note (红字发票)      | 6001.xx/6051.xx revenue, net;     | 1122 AR, gross                |
+|                            | 2221.02 output VAT                |                               |
+|   - part already paid      | 1122 AR (invoice's customer)      | 2203 advances (payer)         |
 
 Every entry names its document (`source_type`, `source_id`) and carries a deterministic
 `source_event_id` (`invoice:<id>`, `receipt:<id>`, `application:<receipt>:<invoice>`,
-`refund:<id>`), so that a retried command can never post twice.
+`refund:<id>`, `credit_note:<id>`), so that a retried command can never post twice.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ RULE_INVOICE = "money_in.invoice"
 RULE_RECEIPT = "money_in.receipt"
 RULE_APPLICATION = "money_in.application"
 RULE_REFUND = "money_in.refund"
+RULE_CREDIT_NOTE = "money_in.credit_note"
 
 
 def invoice_issued(
@@ -174,5 +178,67 @@ def refund_paid(
         ),
         source_event_id=f"refund:{refund_id}",
         rule=RULE_REFUND,
+        created_by=created_by,
+    )
+
+
+@dataclass(frozen=True)
+class Released:
+    """Part of a credit note that the customer had already paid: it goes back from the receipt
+    that paid it into advances (2203) for the receipt's payer."""
+
+    receipt_number: str
+    customer_id: str
+    amount: int
+
+
+def invoice_credited(
+    *,
+    store_id: str,
+    credit_note_id: str,
+    number: str,
+    invoice_number: str,
+    customer_id: str,
+    reason: str,
+    credited_on: date,
+    lines: Sequence[PricedLine],
+    released: Sequence[Released] = (),
+    created_by: str = "system",
+) -> EntryDraft:
+    """The mirror of `invoice_issued`: Dr revenue by business line (net, with the original line's
+    model and VIN) / Dr output VAT / Cr AR (gross). What was already paid goes back to the
+    customer: Dr AR / Cr 2203 advances."""
+    gross = sum(line.gross for line in lines)
+    vat = sum(line.vat for line in lines)
+    if sum(r.amount for r in released) > gross:
+        raise ValueError("a credit note cannot release more than it credits")
+    entry_lines: list[Line] = [
+        debit(
+            REVENUE_ACCOUNT[line.business_line],
+            line.net,
+            business_line=line.business_line.value,
+            model_code=line.model_code,
+            vin=line.vin,
+            party=customer_id,
+            memo=line.description,
+        )
+        for line in lines
+    ]
+    entry_lines.append(debit(VAT_OUTPUT, vat, party=customer_id, memo=number))
+    entry_lines.append(credit(AR, gross, party=customer_id, memo=number))
+    for r in released:
+        entry_lines.append(debit(AR, r.amount, party=customer_id, memo=number))
+        entry_lines.append(
+            credit(CUSTOMER_ADVANCES, r.amount, party=r.customer_id, memo=r.receipt_number)
+        )
+    return EntryDraft(
+        store_id=store_id,
+        entry_date=credited_on,
+        description=f"红字发票 Credit note {number} on invoice {invoice_number} ({reason})",
+        source_type="credit_note",
+        source_id=credit_note_id,
+        lines=tuple(entry_lines),
+        source_event_id=f"credit_note:{credit_note_id}",
+        rule=RULE_CREDIT_NOTE,
         created_by=created_by,
     )
