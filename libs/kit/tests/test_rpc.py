@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC
 from typing import Any
 
 import grpc
 import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
 from google.protobuf.wrappers_pb2 import StringValue
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
@@ -71,6 +73,17 @@ class EchoServicer:
             raise errors.PreconditionRequired("Send the version you last read.")
         raise RuntimeError("a bug")
 
+    async def lookup(self, request: StringValue, context: grpc.aio.ServicerContext) -> StringValue:
+        """A refusal that echoes the caller's value, as many domain messages do."""
+        raise errors.NotFound(
+            f"Nothing is filed under {request.value!r}.",
+            errors=[{"field": "value", "value": request.value}],
+            value=request.value,
+        )
+
+    async def stamp(self, request: Timestamp, context: grpc.aio.ServicerContext) -> StringValue:
+        return StringValue(value=request.ToDatetime(tzinfo=UTC).isoformat())
+
     async def slow(self, request: StringValue, context: grpc.aio.ServicerContext) -> StringValue:
         await asyncio.Event().wait()  # never set: only the deadline ends this call
         return request
@@ -98,6 +111,12 @@ def add_echo(servicer: EchoServicer, server: grpc.aio.Server) -> None:
         "Deadline": unary(servicer.deadline),
         "Fail": unary(servicer.fail),
         "Slow": unary(servicer.slow),
+        "Lookup": unary(servicer.lookup),
+        "Stamp": grpc.unary_unary_rpc_method_handler(
+            servicer.stamp,
+            request_deserializer=Timestamp.FromString,
+            response_serializer=StringValue.SerializeToString,
+        ),
         "Count": grpc.unary_stream_rpc_method_handler(
             servicer.count,
             request_deserializer=StringValue.FromString,
@@ -396,3 +415,58 @@ async def test_text_with_a_nul_is_refused_before_the_servicer_runs(
         with pytest.raises(grpc.aio.AioRpcError) as streamed:
             [reply async for reply in stream(StringValue(value="2\x00"))]
         assert streamed.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_timestamps_no_service_can_hold_are_refused_before_the_servicer_runs(
+    channel: grpc.aio.Channel,
+) -> None:
+    stamp = channel.unary_unary(
+        f"/{SERVICE}/Stamp",
+        request_serializer=Timestamp.SerializeToString,
+        response_deserializer=StringValue.FromString,
+    )
+    with acting_as(CLERK):
+        for seconds, nanos in (
+            (253_402_300_799, 0),  # 9999-12-31T23:59:59Z, the proto's maximum
+            (-62_135_596_800, 0),  # 0001-01-01T00:00:00Z, the proto's minimum
+            (2**63 - 1, 0),
+            (-2_208_988_801, 0),  # one second before 1900
+            (32_503_680_000, 0),  # 3000-01-01T00:00:00Z
+            (0, -1),
+            (0, 10**9),
+        ):
+            with pytest.raises(grpc.aio.AioRpcError) as caught:
+                await stamp(Timestamp(seconds=seconds, nanos=nanos))
+            assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT, (seconds, nanos)
+            assert "The field request " in (caught.value.details() or "")
+
+        # The edges of 1900..2999 themselves reach the servicer.
+        first = await stamp(Timestamp(seconds=-2_208_988_800))
+        last = await stamp(Timestamp(seconds=32_503_679_999, nanos=999_999_999))
+        assert first.value == "1900-01-01T00:00:00+00:00"
+        assert last.value == "2999-12-31T23:59:59.999999+00:00"
+
+
+async def test_a_refusal_echoing_a_huge_value_keeps_its_status_code(
+    channel: grpc.aio.Channel,
+) -> None:
+    # Trailers over the client's 8 KiB limit used to reach it as RESOURCE_EXHAUSTED.
+    for value in ("7" * 10_000, "车" * 10_000, " ".join(["word"] * 3_000)):
+        with acting_as(CLERK), pytest.raises(errors.NotFound) as caught, domain_errors():
+            await unary(channel, "Lookup")(StringValue(value=value))
+        detail = caught.value.detail
+        assert detail.startswith("Nothing is filed under '")
+        assert len(detail.encode()) <= 1_000
+        assert "characters)" in detail  # says how long the value was
+
+
+async def test_bytes_that_do_not_parse_are_invalid_argument_not_unknown(
+    channel: grpc.aio.Channel,
+) -> None:
+    raw = channel.unary_unary(f"/{SERVICE}/WhoAmI")  # bytes in, bytes out
+    with acting_as(CLERK):
+        for body in (b"\x0a\x02\xff\xfe", b"\xff\xff\xff"):  # text not UTF-8; not protobuf
+            with pytest.raises(errors.InvalidInput) as caught, domain_errors():
+                await raw(body)
+            assert "not a readable protobuf message" in caught.value.detail
+        assert await raw(StringValue(value="ok").SerializeToString())

@@ -14,16 +14,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextvars import ContextVar
+from datetime import UTC, datetime, timedelta
+from datetime import time as dt_time
 from typing import Any, NoReturn
 
 import grpc
 import orjson
-from google.protobuf.json_format import MessageToDict
-from google.protobuf.message import Message
+from google.protobuf.message import DecodeError, Message
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
@@ -36,6 +38,7 @@ from marque_kit.context import (
     request_id_var,
     traceparent_var,
 )
+from marque_kit.http.fields import EARLIEST_DAY, LATEST_DAY
 from marque_kit.http.nul_guard import NUL_MESSAGE, nul_fields
 from marque_kit.settings import ServiceSettings
 
@@ -90,24 +93,173 @@ def _code_name(code: Any) -> str:
     return code.name if isinstance(code, grpc.StatusCode) else "UNKNOWN"
 
 
+# A refusal travels back in trailers, i.e. HTTP/2 headers, and grpc clients refuse more than
+# 8 KiB of those (16 KiB at most): a detail echoing a 10,000-character value would reach the
+# caller as RESOURCE_EXHAUSTED instead of the refusal. So over-long words and details are
+# shortened (grpc-message is percent-encoded: up to 3 bytes sent per byte here).
+MAX_DETAIL_BYTES = 1_000
+_MAX_TRAILER_BYTES = 2_000
+_MAX_TRAILER_TEXT = 200
+_LONG_WORD = re.compile(r"\S{81,}")
+
+
+def clip_detail(text: str, limit: int = MAX_DETAIL_BYTES) -> str:
+    """`text` with every word over 80 characters cut to its start and its length, and the whole
+    cut to `limit` UTF-8 bytes, so it fits in a status trailer and still says what was wrong."""
+    text = _LONG_WORD.sub(lambda m: f"{m.group()[:40]}…({len(m.group()):,} characters)", text)
+    raw = text.encode()
+    if len(raw) <= limit:
+        return text
+    return raw[: limit - 40].decode(errors="ignore") + f"… ({len(text):,} characters)"
+
+
+def _clip_values(value: Any) -> Any:
+    if isinstance(value, str):
+        return clip_detail(value, _MAX_TRAILER_TEXT)
+    if isinstance(value, dict):
+        return {clip_detail(str(k), _MAX_TRAILER_TEXT): _clip_values(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clip_values(v) for v in value[:20]]
+    return value
+
+
 def _error_trailer(exc: errors.DomainError) -> tuple[tuple[str, bytes], ...]:
     body = {"slug": exc.slug, "errors": exc.errors, "extra": exc.extra}
-    return ((ERROR_TRAILER_KEY, orjson.dumps(body, default=str)),)
+    raw = orjson.dumps(body, default=str)
+    if len(raw) > _MAX_TRAILER_BYTES:
+        body = orjson.loads(raw)  # plain JSON values now, whatever `default=str` made of them
+        raw = orjson.dumps(
+            {**body, "errors": _clip_values(body["errors"]), "extra": _clip_values(body["extra"])}
+        )
+    if len(raw) > _MAX_TRAILER_BYTES:  # the kind of error is what the client needs most
+        raw = orjson.dumps({"slug": exc.slug, "errors": None, "extra": {}})
+    return ((ERROR_TRAILER_KEY, raw),)
 
 
-def refuse_nul(request: Any) -> None:
-    """INVALID_ARGUMENT naming the fields when a request message's text holds a NUL (U+0000):
-    PostgreSQL text cannot store one, so it must not reach a query (the HTTP edge refuses the
-    same with a 422). Streamed requests are iterators and are left to the servicer."""
+def _plain(message: Message) -> dict[str, Any]:
+    """The message's set fields as dicts, lists and scalars. Not the proto3 JSON mapping
+    (`MessageToDict`): that raises on an out-of-range Timestamp before anything is checked."""
+    plain: dict[str, Any] = {}
+    for field, value in message.ListFields():
+        kind = field.message_type
+        if kind is not None and kind.GetOptions().map_entry:
+            nested = kind.fields_by_name["value"].message_type is not None
+            plain[field.name] = {str(k): _plain(v) if nested else v for k, v in value.items()}
+        elif kind is not None:
+            plain[field.name] = [_plain(v) for v in value] if field.is_repeated else _plain(value)
+        else:
+            plain[field.name] = list(value) if field.is_repeated else value
+    return plain
+
+
+# What a Timestamp may hold here: the calendar days the HTTP edge accepts (`Instant`), in UTC.
+_EARLIEST_SECONDS = int(datetime.combine(EARLIEST_DAY, dt_time.min, UTC).timestamp())
+_LATEST_SECONDS = (
+    int(datetime.combine(LATEST_DAY + timedelta(days=1), dt_time.min, UTC).timestamp()) - 1
+)
+_MAX_NANOS = 999_999_999
+TIMESTAMP_RANGE = f"between {EARLIEST_DAY.isoformat()} and {LATEST_DAY.isoformat()} (UTC)"
+
+
+def _timestamp_problem(stamp: Message) -> str | None:
+    seconds: int = getattr(stamp, "seconds", 0)
+    nanos: int = getattr(stamp, "nanos", 0)
+    if not 0 <= nanos <= _MAX_NANOS:
+        return f"has nanos {nanos}; a timestamp's nanos run from 0 to {_MAX_NANOS:,}"
+    if _EARLIEST_SECONDS <= seconds <= _LATEST_SECONDS:
+        return None
+    try:
+        got = datetime.fromtimestamp(seconds, UTC).isoformat()
+    except (OverflowError, OSError, ValueError):
+        got = f"{seconds} seconds from 1970-01-01"
+    return f"must be a moment {TIMESTAMP_RANGE}; got {got}"
+
+
+def timestamp_problems(message: Message, path: tuple[str, ...] = ()) -> Iterator[tuple[str, str]]:
+    """(dotted field path, what is wrong) for every google.protobuf.Timestamp in `message` that
+    no service can store or compute with (outside 1900..2999, or nanos out of range)."""
+    if message.DESCRIPTOR.full_name == "google.protobuf.Timestamp":
+        problem = _timestamp_problem(message)
+        if problem is not None:
+            yield ".".join(path) or "request", problem
+        return
+    for field, value in message.ListFields():
+        kind = field.message_type
+        if kind is None:
+            continue
+        items: Any
+        if kind.GetOptions().map_entry:
+            if kind.fields_by_name["value"].message_type is None:
+                continue
+            items = ((str(k), v) for k, v in value.items())
+        elif field.is_repeated:
+            items = ((str(i), v) for i, v in enumerate(value))
+        else:
+            items = ((None, value),)
+        for key, item in items:
+            where = (*path, field.name) if key is None else (*path, field.name, key)
+            yield from timestamp_problems(item, where)
+
+
+def refuse_unstorable(request: Any) -> None:
+    """INVALID_ARGUMENT naming the fields when a request holds what no service can store: text
+    with a NUL (U+0000), which PostgreSQL text cannot hold (the HTTP edge refuses it with a
+    422), or a Timestamp outside 1900..2999 (the HTTP edge's `Instant` bounds), which Python's
+    datetime or PostgreSQL's timestamptz cannot take. Checked before the servicer runs, so no
+    field, including one added later, reaches a query with either. Streamed requests are
+    iterators and are left to the servicer."""
     if not isinstance(request, Message):
         return
-    fields = list(nul_fields(MessageToDict(request, preserving_proto_field_name=True)))
-    if fields:
-        said = NUL_MESSAGE if len(fields) == 1 else NUL_MESSAGE.replace("contains", "contain", 1)
-        noun = "field" if len(fields) == 1 else "fields"
+    nul = list(nul_fields(_plain(request)))
+    stamps = list(timestamp_problems(request))
+    if not nul and not stamps:
+        return
+    sentences = []
+    if nul:
+        said = NUL_MESSAGE if len(nul) == 1 else NUL_MESSAGE.replace("contains", "contain", 1)
+        noun = "field" if len(nul) == 1 else "fields"
+        sentences.append(f"The {noun} {', '.join(nul)} {said}.")
+    sentences.extend(f"The field {name} {problem}." for name, problem in stamps)
+    raise errors.InvalidInput(
+        " ".join(sentences),
+        errors=[
+            *({"field": f, "message": NUL_MESSAGE, "type": "string_nul"} for f in nul),
+            *(
+                {"field": f, "message": problem, "type": "timestamp_out_of_range"}
+                for f, problem in stamps
+            ),
+        ],
+    )
+
+
+class _Unreadable:
+    """A request whose bytes did not parse; refused inside the interceptor, where it is counted."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    """grpc answers UNKNOWN, unlogged and uncounted, when a request does not parse (corrupt
+    bytes, a string field that is not UTF-8): hand the servicer wrapper a marker instead."""
+    if deserializer is None:
+        return None
+
+    def deserialize(raw: bytes) -> Any:
+        try:
+            return deserializer(raw)
+        except DecodeError as exc:
+            return _Unreadable(str(exc))
+
+    return deserialize
+
+
+def refuse_unreadable(request: Any) -> None:
+    if isinstance(request, _Unreadable):
         raise errors.InvalidInput(
-            f"The {noun} {', '.join(fields)} {said}.",
-            errors=[{"field": f, "message": NUL_MESSAGE, "type": "string_nul"} for f in fields],
+            f"The request is not a readable protobuf message ({request.reason}); send the "
+            "method's request message, with every text field in UTF-8.",
+            errors=[{"field": "request", "message": request.reason, "type": "unreadable"}],
         )
 
 
@@ -130,7 +282,7 @@ class _ServingInterceptor(grpc.aio.ServerInterceptor):
         de, ser = handler.request_deserializer, handler.response_serializer
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
-                self._unary_response(method, handler.unary_unary), de, ser
+                self._unary_response(method, handler.unary_unary), _tolerant(de), ser
             )
         if handler.stream_unary is not None:
             return grpc.stream_unary_rpc_method_handler(
@@ -138,7 +290,7 @@ class _ServingInterceptor(grpc.aio.ServerInterceptor):
             )
         if handler.unary_stream is not None:
             return grpc.unary_stream_rpc_method_handler(
-                self._stream_response(method, handler.unary_stream), de, ser
+                self._stream_response(method, handler.unary_stream), _tolerant(de), ser
             )
         if handler.stream_stream is None:
             return handler
@@ -151,7 +303,8 @@ class _ServingInterceptor(grpc.aio.ServerInterceptor):
     ) -> Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Any]]:
         async def serve(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             async with self._serving(method, context):
-                refuse_nul(request)
+                refuse_unreadable(request)
+                refuse_unstorable(request)
                 result = behaviour(request, context)
                 return await result if asyncio.iscoroutine(result) else result
 
@@ -164,7 +317,8 @@ class _ServingInterceptor(grpc.aio.ServerInterceptor):
             request: Any, context: grpc.aio.ServicerContext[Any, Any]
         ) -> AsyncIterator[Any]:
             async with self._serving(method, context):
-                refuse_nul(request)
+                refuse_unreadable(request)
+                refuse_unstorable(request)
                 result = behaviour(request, context)
                 if asyncio.iscoroutine(result):  # the servicer writes with context.write()
                     await result
@@ -193,7 +347,9 @@ class _ServingInterceptor(grpc.aio.ServerInterceptor):
         except errors.DomainError as exc:
             code = exc.grpc_code
             await context.abort(
-                grpc.StatusCode[exc.grpc_code], exc.detail, trailing_metadata=_error_trailer(exc)
+                grpc.StatusCode[exc.grpc_code],
+                clip_detail(exc.detail),
+                trailing_metadata=_error_trailer(exc),
             )
         except Exception:
             code = "INTERNAL"

@@ -35,6 +35,7 @@ READ = "crm.customers:read"
 WRITE = "crm.customers:write"
 DEFAULT_TIMELINE = 20
 MAX_TIMELINE = 100
+MAX_STORE_ID = 20
 
 
 def _required(value: str, field: str) -> str:
@@ -46,6 +47,26 @@ def _required(value: str, field: str) -> str:
 def _enum(enum: Any, prefix: str, value: str) -> int:
     name = f"{prefix}{value.upper()}"
     return int(enum.Value(name)) if name in enum.keys() else 0  # noqa: SIM118
+
+
+def _known(enum: Any, value: int, field: str) -> int:
+    """Proto3 enums are open: a number this build has no name for (a newer caller's value, a
+    bug) is refused naming the field and the values it knows, never guessed at."""
+    if value not in enum.values():
+        known = ", ".join(n for n in enum.keys() if not n.endswith("_UNSPECIFIED"))  # noqa: SIM118
+        raise InvalidInput(
+            f"{field} {value} is not a {enum.DESCRIPTOR.name} this service knows; "
+            f"use one of: {known}.",
+            errors=[{"field": field, "rule": "one_of", "allowed": known}],
+        )
+    return value
+
+
+def _enum_name(enum: Any, value: int, prefix: str, field: str) -> str:
+    """`LEAD_CHANNEL_WALK_IN` -> `walk_in`; UNSPECIFIED (0) -> ""."""
+    if not _known(enum, value, field):
+        return ""
+    return str(enum.Name(value)).removeprefix(prefix).lower()
 
 
 async def _tags_of(session: AsyncSession, customer_id: str) -> list[str]:
@@ -112,7 +133,19 @@ class CrmRpc(crm_service_pb2_grpc.CrmServiceServicer):
         principal.require(WRITE)
         request_id = _required(request.request_id, "request_id")
         store_id = _required(request.store_id, "store_id")
+        if len(store_id) > MAX_STORE_ID:
+            # As the HTTP schema says; longer would fail customers.store_id (VARCHAR(20)).
+            raise InvalidInput(
+                f"store_id is a store code of at most {MAX_STORE_ID} characters, like SH01; "
+                f"this one has {len(store_id):,}.",
+                errors=[{"field": "store_id", "rule": f"at_most_{MAX_STORE_ID}"}],
+            )
         principal.require_store(store_id, what=f"Store {store_id}")
+        company = (
+            _known(crm_pb2.CustomerKind, request.kind, "kind") == crm_pb2.CUSTOMER_KIND_COMPANY
+        )
+        kind = "company" if company else "person"
+        source = _enum_name(crm_pb2.LeadChannel, request.source, "LEAD_CHANNEL_", "source")
         fingerprint = hashlib.sha256(request.SerializeToString(deterministic=True)).hexdigest()
         async with self.crm.uow() as uow:
             session = uow.session
@@ -160,13 +193,9 @@ class CrmRpc(crm_service_pb2_grpc.CrmServiceServicer):
                     store_id=store_id,
                     name=request.name,
                     mobile=request.mobile,
-                    kind="company" if request.kind == crm_pb2.CUSTOMER_KIND_COMPANY else "person",
+                    kind=kind,
                     national_id=request.national_id,
-                    source=crm_pb2.LeadChannel.Name(request.source)
-                    .removeprefix("LEAD_CHANNEL_")
-                    .lower()
-                    if request.source
-                    else "",
+                    source=source,
                     owner=owner,
                     actor=principal.subject,
                 ),

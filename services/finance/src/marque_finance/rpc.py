@@ -21,6 +21,7 @@ from marque_finance.models import Account, AccountTemplate
 from marque_finance.unit_of_work import Finance
 from marque_kit.auth import ALL_STORES
 from marque_kit.errors import Forbidden, InvalidInput, NotFound
+from marque_kit.http.fields import EARLIEST_DAY, LATEST_DAY
 from marque_kit.rpc import current_principal
 
 BALANCE_READ = "finance.accounts:read"
@@ -32,17 +33,26 @@ def _required(value: str, field: str) -> str:
     return value.strip()
 
 
-def _enum_name(value: str, prefix: str) -> str:
-    """`PAYMENT_METHOD_WECHAT_PAY` -> `wechat_pay` (UNSPECIFIED reads as "unspecified")."""
-    return value.removeprefix(prefix).lower()
+def _enum_name(enum: Any, value: int, prefix: str, field: str) -> str:
+    """`PAYMENT_METHOD_WECHAT_PAY` -> `wechat_pay` (UNSPECIFIED reads as "unspecified", which
+    the domain refuses). Proto3 enums are open: a number this build has no name for (a newer
+    caller's value, a bug) is refused here, naming the field and the values it knows."""
+    if value not in enum.values():
+        known = ", ".join(name for name in enum.keys() if not name.endswith("_UNSPECIFIED"))  # noqa: SIM118
+        raise InvalidInput(
+            f"{field} {value} is not a {enum.DESCRIPTOR.name} this service knows; "
+            f"use one of: {known}.",
+            errors=[{"field": field, "rule": "one_of", "allowed": known}],
+        )
+    return str(enum.Name(value)).removeprefix(prefix).lower()
 
 
 def _method(value: int) -> str:
-    return _enum_name(fpb.PaymentMethod.Name(value), "PAYMENT_METHOD_")
+    return _enum_name(fpb.PaymentMethod, value, "PAYMENT_METHOD_", "method")
 
 
 def _reference_type(value: int) -> str:
-    return _enum_name(fpb.ReceiptReference.Name(value), "RECEIPT_REFERENCE_")
+    return _enum_name(fpb.ReceiptReference, value, "RECEIPT_REFERENCE_", "reference_type")
 
 
 def _amount(message: common_pb2.Money) -> int:
@@ -55,15 +65,25 @@ def _amount(message: common_pb2.Money) -> int:
 
 
 def _date(value: str, field: str) -> date | None:
+    """A business date written YYYY-MM-DD, within the days the HTTP API takes (1900..2999):
+    Python and PostgreSQL hold 0001-01-01 and 9999-12-31, but the books' periods, due dates
+    and reports cannot compute with them."""
     if not value.strip():
         return None
     try:
-        return date.fromisoformat(value.strip())
+        day = date.fromisoformat(value.strip())
     except ValueError:
         raise InvalidInput(
             f"{field} {value!r} is not a date written YYYY-MM-DD.",
             errors=[{"field": field, "rule": "format"}],
         ) from None
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise InvalidInput(
+            f"{field} must be a day between {EARLIEST_DAY.isoformat()} and "
+            f"{LATEST_DAY.isoformat()}; got {day.isoformat()}.",
+            errors=[{"field": field, "rule": "date_out_of_range"}],
+        )
+    return day
 
 
 def _invoice(doc: svc.InvoiceDoc) -> svc_pb.Invoice:
@@ -89,7 +109,8 @@ def _invoice(doc: svc.InvoiceDoc) -> svc_pb.Invoice:
         total=money(i.total_fen),
         vat=money(i.vat_fen),
         paid=money(i.paid_fen),
-        outstanding=money(i.total_fen - i.paid_fen),
+        credited=money(i.credited_fen),
+        outstanding=money(svc.outstanding(i)),
         issued_on=i.issued_on.isoformat(),
         due_on=i.due_on.isoformat(),
         status=i.status,

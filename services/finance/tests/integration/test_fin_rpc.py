@@ -183,6 +183,22 @@ async def test_get_invoice_and_the_receivable_balance(
         )
     assert not_hq.value.code() is grpc.StatusCode.PERMISSION_DENIED
 
+    # A credit note (红字发票) on the labour line: what GetInvoice says is owed follows it.
+    credited = await client.post(
+        f"{API}/invoices/{inv['id']}/credit-notes",
+        json={"lines": [{"line_no": 2, "amount_fen": 11_300}], "reason": "price_adjustment"},
+        headers=as_hq,
+    )
+    assert credited.status_code == 201, credited.text
+    again = await stub.GetInvoice(
+        svc.GetInvoiceRequest(invoice_id=inv["id"]),
+        metadata=metadata("finance", (store,)),
+        timeout=20,
+    )
+    assert again.invoice.credited.amount_fen == 11_300
+    assert again.invoice.outstanding.amount_fen == 79_100 - 11_300
+    assert again.invoice.status == "open"
+
 
 async def test_errors_map_to_status_codes(
     stub: finance_service_pb2_grpc.FinanceServiceStub, metadata: Callable[..., Any]

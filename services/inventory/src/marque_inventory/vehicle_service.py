@@ -37,6 +37,9 @@ from marque_kit.metrics import business_events
 
 log = logging.getLogger("marque.inventory")
 
+# vehicle_requests.request_id is VARCHAR(100): a longer id must be refused, not reach the insert.
+MAX_REQUEST_ID = 100
+
 
 @dataclass(frozen=True)
 class NewVehicle:
@@ -177,6 +180,12 @@ async def claim_request(
         raise InvalidInput(
             "request_id is required so that a retried call never acts twice.",
             errors=[{"field": "request_id", "rule": "required"}],
+        )
+    if len(request_id) > MAX_REQUEST_ID:
+        raise InvalidInput(
+            f"request_id is at most {MAX_REQUEST_ID} characters (a UUID is 36); "
+            f"this one has {len(request_id):,}.",
+            errors=[{"field": "request_id", "rule": f"at_most_{MAX_REQUEST_ID}"}],
         )
     claimed = await uow.session.execute(
         insert(VehicleRequest)

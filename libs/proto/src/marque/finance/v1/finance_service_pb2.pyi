@@ -53,7 +53,7 @@ class InvoiceLine(_message.Message):
     def __init__(self, description: _Optional[str] = ..., business_line: _Optional[_Union[_finance_pb2.BusinessLine, str]] = ..., model_code: _Optional[str] = ..., amount: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., net: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., vat: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
 
 class Invoice(_message.Message):
-    __slots__ = ("invoice_id", "store_id", "customer_id", "customer_name", "reference_type", "reference", "lines", "total", "vat", "paid", "outstanding", "issued_on", "due_on", "status")
+    __slots__ = ("invoice_id", "store_id", "customer_id", "customer_name", "reference_type", "reference", "lines", "total", "vat", "paid", "outstanding", "issued_on", "due_on", "status", "credited")
     INVOICE_ID_FIELD_NUMBER: _ClassVar[int]
     STORE_ID_FIELD_NUMBER: _ClassVar[int]
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -68,6 +68,7 @@ class Invoice(_message.Message):
     ISSUED_ON_FIELD_NUMBER: _ClassVar[int]
     DUE_ON_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
+    CREDITED_FIELD_NUMBER: _ClassVar[int]
     invoice_id: str
     store_id: str
     customer_id: str
@@ -82,7 +83,8 @@ class Invoice(_message.Message):
     issued_on: str
     due_on: str
     status: str
-    def __init__(self, invoice_id: _Optional[str] = ..., store_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., customer_name: _Optional[str] = ..., reference_type: _Optional[_Union[_finance_pb2.ReceiptReference, str]] = ..., reference: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[InvoiceLine, _Mapping]]] = ..., total: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., vat: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., paid: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., outstanding: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., issued_on: _Optional[str] = ..., due_on: _Optional[str] = ..., status: _Optional[str] = ...) -> None: ...
+    credited: _common_pb2.Money
+    def __init__(self, invoice_id: _Optional[str] = ..., store_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., customer_name: _Optional[str] = ..., reference_type: _Optional[_Union[_finance_pb2.ReceiptReference, str]] = ..., reference: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[InvoiceLine, _Mapping]]] = ..., total: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., vat: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., paid: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., outstanding: _Optional[_Union[_common_pb2.Money, _Mapping]] = ..., issued_on: _Optional[str] = ..., due_on: _Optional[str] = ..., status: _Optional[str] = ..., credited: _Optional[_Union[_common_pb2.Money, _Mapping]] = ...) -> None: ...
 
 class GetInvoiceResponse(_message.Message):
     __slots__ = ("invoice",)
