@@ -33,11 +33,11 @@ from marque_kit.auth import METADATA_KEY, Principal, sign_principal
 from marque_kit.testing.principals import principal_headers
 from marque_kit.testing.proto_fuzz import (
     ACCEPTABLE_CODES,
+    assert_unreadable_refused,
     call_unary,
     describe,
-    field_edges,
-    parses,
     requests,
+    sweep_field_edges,
     unary_methods,
     unreadable,
 )
@@ -220,12 +220,7 @@ async def test_inventory_rpc_refuses_unreadable_bytes_as_invalid_argument(
 ) -> None:
     raw = data.draw(unreadable(method.input_type), label="bytes")
     metadata = ((METADATA_KEY, sign_principal(PRINCIPALS[0], inventory_settings.internal_secret)),)
-    code, details, _ = await call_unary(channel, method, raw, metadata=metadata)
-    if parses(method.input_type, raw):  # random bytes can make a valid (odd) request
-        assert code in ACCEPTABLE_CODES, f"{method.name}: {code.name} {details}"
-    else:
-        assert code is grpc.StatusCode.INVALID_ARGUMENT, f"{method.name}: {code.name} {details}"
-        assert "not a readable protobuf message" in details
+    await assert_unreadable_refused(channel, method, raw, metadata=metadata)
 
 
 @pytest.mark.parametrize("method", METHODS, ids=[m.name for m in METHODS])
@@ -238,20 +233,15 @@ async def test_inventory_rpc_takes_every_field_edge_without_internal(
 ) -> None:
     """The deterministic sweep beside the random fuzz: one field at a time at each edge value,
     the rest of a valid request as it is, as HQ (so no store check stops it early)."""
-    failures = []
     writes = method.name in WRITES
-    for label, request in field_edges(world.bases[method.name]):
-        for name, fresh in FRESH.items():
-            if name in request.DESCRIPTOR.fields_by_name and not label.startswith(name):
-                setattr(request, name, fresh())
-        before = await snapshot(inventory_app) if writes else None
-        code, details, _ = await call_unary(
-            channel, method, request, metadata=_as_hq(inventory_settings)
-        )
-        if code not in ACCEPTABLE_CODES:
-            failures.append(f"{label}: {code.name} {details[:200]}")
-        elif writes and code is not grpc.StatusCode.OK and await snapshot(inventory_app) != before:
-            failures.append(f"{label}: refused ({code.name}) but changed the database")
+    failures = await sweep_field_edges(
+        channel,
+        method,
+        world.bases[method.name],
+        metadata=_as_hq(inventory_settings),
+        fresh=FRESH,
+        snapshot=(lambda: snapshot(inventory_app)) if writes else None,
+    )
     assert not failures, "\n".join(failures)
 
 

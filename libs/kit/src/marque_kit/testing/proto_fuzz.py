@@ -22,7 +22,7 @@ fuzz also reaches the code behind the first checks.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import grpc
@@ -509,3 +509,44 @@ def describe(request: Message | bytes) -> str:
     """A short, readable rendering of a fuzzed request for a failure message."""
     text = repr(request) if isinstance(request, bytes) else str(request)
     return text if len(text) <= 2_000 else text[:2_000] + f"... ({len(text)} characters)"
+
+
+async def assert_unreadable_refused(
+    channel: grpc.aio.Channel, method: MethodDescriptor, raw: bytes, *, metadata: Any
+) -> None:
+    """Bytes that do not parse as the request answer INVALID_ARGUMENT saying so; bytes that
+    happen to parse (random bytes can make an odd but valid request) get any acceptable code."""
+    code, details, _ = await call_unary(channel, method, raw, metadata=metadata)
+    if parses(method.input_type, raw):
+        assert code in ACCEPTABLE_CODES, f"{method.name}: {code.name} {details}"
+    else:
+        assert code is grpc.StatusCode.INVALID_ARGUMENT, f"{method.name}: {code.name} {details}"
+        assert "not a readable protobuf message" in details
+
+
+async def sweep_field_edges(
+    channel: grpc.aio.Channel,
+    method: MethodDescriptor,
+    base: Message,
+    *,
+    metadata: Any,
+    fresh: Mapping[str, Callable[[], Any]],
+    snapshot: Callable[[], Awaitable[Any]] | None,
+) -> list[str]:
+    """The deterministic sweep beside the random fuzz: `base` (a valid request) with one field
+    at a time at each edge value. Fields named in `fresh` (request ids, mobiles) get a new value
+    each call so that creates reach their insert. Returns what went wrong: a code outside
+    ACCEPTABLE_CODES, or (when `snapshot` is given, for writes) a refusal that changed what
+    `snapshot` reads."""
+    failures = []
+    for label, request in field_edges(base):
+        for name, make in fresh.items():
+            if name in request.DESCRIPTOR.fields_by_name and not label.startswith(name):
+                setattr(request, name, make())
+        before = await snapshot() if snapshot is not None else None
+        code, details, _ = await call_unary(channel, method, request, metadata=metadata)
+        if code not in ACCEPTABLE_CODES:
+            failures.append(f"{label}: {code.name} {details[:200]}")
+        elif snapshot is not None and code is not grpc.StatusCode.OK and await snapshot() != before:
+            failures.append(f"{label}: refused ({code.name}) but changed the database")
+    return failures
