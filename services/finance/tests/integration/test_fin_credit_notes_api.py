@@ -6,8 +6,6 @@ the AR ledger, ageing and finance.invoice.credited on the wire."""
 
 from __future__ import annotations
 
-import asyncio
-import json
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import date
@@ -15,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
+from aio_pika.abc import AbstractQueue
 from sqlalchemy import text
 
 from marque.finance.v1 import events_pb2
@@ -23,6 +21,7 @@ from marque_finance.settings import FinanceSettings
 from marque_finance.unit_of_work import Finance
 from marque_kit.broker import Broker
 from marque_kit.envelope import Envelope
+from marque_kit.testing.events import next_about, tapped
 
 API = "/api/v1/finance"
 DAY = date(2026, 3, 2)
@@ -466,28 +465,10 @@ async def test_another_store_answers_404_and_a_role_without_the_permission_403(
 
 @pytest.fixture
 async def credited_queue(finance_settings: FinanceSettings) -> AsyncIterator[AbstractQueue]:
-    """A private queue bound to this run's marque.finance exchange for finance.invoice.credited."""
-    broker = Broker.from_settings(finance_settings)
-    await broker.connect()
-    channel = await broker.channel(publisher_confirms=False)
-    exchange = await broker.declare_exchange("finance", channel)
-    queue = await channel.declare_queue(exclusive=True, auto_delete=True)
-    await queue.bind(exchange, routing_key="finance.invoice.credited")
-    yield queue
-    await channel.close()
-    await broker.close()
-
-
-async def next_for(queue: AbstractQueue, subject: str) -> AbstractIncomingMessage:
-    """The next message about `subject` (the relay publishes within moments of the commit)."""
-    async with asyncio.timeout(60):
-        while True:
-            message = await queue.get(no_ack=True, fail=False)
-            if message is None:
-                await asyncio.sleep(0.05)
-                continue
-            if json.loads(message.body)["subject"] == subject:
-                return message
+    async with tapped(
+        Broker.from_settings(finance_settings), "finance", "finance.invoice.credited"
+    ) as queue:
+        yield queue
 
 
 async def test_invoice_credited_reaches_the_broker(
@@ -506,7 +487,7 @@ async def test_invoice_credited_reaches_the_broker(
     assert answer.status_code == 201, answer.text
     note = answer.json()["credit_note"]
 
-    message = await next_for(credited_queue, inv["id"])
+    message = await next_about(credited_queue, inv["id"])
     assert message.routing_key == "finance.invoice.credited"
     envelope = Envelope.from_json(message.body)
     assert envelope.type == "marque.finance.v1.InvoiceCredited"

@@ -5,7 +5,6 @@ ageing, and finance.payment.received on the wire."""
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import date, timedelta
@@ -13,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
+from aio_pika.abc import AbstractQueue
 from sqlalchemy import text
 
 from marque.finance.v1 import events_pb2, finance_pb2
@@ -21,6 +20,7 @@ from marque_finance.settings import FinanceSettings
 from marque_finance.unit_of_work import Finance
 from marque_kit.broker import Broker
 from marque_kit.envelope import Envelope
+from marque_kit.testing.events import next_about, tapped
 
 API = "/api/v1/finance"
 DAY = date(2026, 3, 2)
@@ -455,28 +455,10 @@ async def test_ar_ageing_sorts_what_customers_owe_by_days_past_due(
 
 @pytest.fixture
 async def payments_queue(finance_settings: FinanceSettings) -> AsyncIterator[AbstractQueue]:
-    """A private queue bound to this run's marque.finance exchange for finance.payment.*."""
-    broker = Broker.from_settings(finance_settings)
-    await broker.connect()
-    channel = await broker.channel(publisher_confirms=False)
-    exchange = await broker.declare_exchange("finance", channel)
-    queue = await channel.declare_queue(exclusive=True, auto_delete=True)
-    await queue.bind(exchange, routing_key="finance.payment.*")
-    yield queue
-    await channel.close()
-    await broker.close()
-
-
-async def next_for(queue: AbstractQueue, subject: str) -> AbstractIncomingMessage:
-    """The next message about `subject` (the relay publishes within moments of the commit)."""
-    async with asyncio.timeout(60):
-        while True:
-            message = await queue.get(no_ack=True, fail=False)
-            if message is None:
-                await asyncio.sleep(0.05)
-                continue
-            if json.loads(message.body)["subject"] == subject:
-                return message
+    async with tapped(
+        Broker.from_settings(finance_settings), "finance", "finance.payment.*"
+    ) as queue:
+        yield queue
 
 
 async def test_payment_received_and_refunded_reach_the_broker(
@@ -489,7 +471,7 @@ async def test_payment_received_and_refunded_reach_the_broker(
     r = (
         await post(client, "/receipts", receipt_body(store, order, 66_600, method="alipay"), as_hq)
     ).json()
-    message = await next_for(payments_queue, r["id"])
+    message = await next_about(payments_queue, r["id"])
     assert message.routing_key == "finance.payment.received"
     envelope = Envelope.from_json(message.body)
     event = envelope.parse(events_pb2.PaymentReceived)
@@ -504,7 +486,7 @@ async def test_payment_received_and_refunded_reach_the_broker(
         client, f"/receipts/{r['id']}/refunds", {"amount_fen": 6_600, "reason": "折扣"}, as_hq
     )
     assert refund.status_code == 201
-    message = await next_for(payments_queue, r["id"])
+    message = await next_about(payments_queue, r["id"])
     assert message.routing_key == "finance.payment.refunded"
     refunded = Envelope.from_json(message.body).parse(events_pb2.PaymentRefunded)
     assert (refunded.amount.amount_fen, refunded.reason) == (6_600, "折扣")

@@ -1,10 +1,18 @@
 """Publishing raw events to a producer's exchange in tests, as that producer's relay would, and
-waiting until a consumer listens (so nothing published afterwards is lost)."""
+waiting until a consumer listens (so nothing published afterwards is lost), and tapping what a
+service publishes."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
+
+import orjson
+from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
+
+from marque_kit.broker import Broker
 
 
 class EventBus:
@@ -55,3 +63,33 @@ class EventBus:
             )
         finally:
             await channel.close()
+
+
+@asynccontextmanager
+async def tapped(broker: Broker, producer: str, routing_key: str) -> AsyncIterator[AbstractQueue]:
+    """A private queue bound to `producer`'s exchange of this run for `routing_key` (a topic
+    pattern), for tests that check what a service really published."""
+    await broker.connect()
+    channel = await broker.channel(publisher_confirms=False)
+    try:
+        exchange = await broker.declare_exchange(producer, channel)
+        queue = await channel.declare_queue(exclusive=True, auto_delete=True)
+        await queue.bind(exchange, routing_key=routing_key)
+        yield queue
+    finally:
+        await channel.close()
+        await broker.close()
+
+
+async def next_about(
+    queue: AbstractQueue, subject: str, within: float = 60.0
+) -> AbstractIncomingMessage:
+    """The next message on `queue` whose envelope is about `subject` (others are dropped)."""
+    async with asyncio.timeout(within):
+        while True:
+            message = await queue.get(no_ack=True, fail=False)
+            if message is None:
+                await asyncio.sleep(0.05)
+                continue
+            if orjson.loads(message.body)["subject"] == subject:
+                return message
