@@ -6,6 +6,7 @@ and the outbox rows for the events it caused commit together, or not at all.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -21,8 +22,11 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from marque_kit.aio import within_grace
 from marque_kit.envelope import Envelope, wrap
 from marque_kit.tables import outbox
+
+log = logging.getLogger(__name__)
 
 
 class Database:
@@ -42,8 +46,13 @@ class Database:
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
-    async def dispose(self) -> None:
-        await self.engine.dispose()
+    async def dispose(self, grace: float = 10.0) -> None:
+        """Close the pool's connections. Bounded: a connection stuck in a cancelled query must not
+        hold shutdown (or a test's teardown) forever; after `grace` seconds it is left behind."""
+        try:
+            await within_grace(self.engine.dispose(), grace)
+        except TimeoutError:
+            log.warning("database pool did not close in time", extra={"grace_seconds": grace})
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from marque_kit import errors, metrics
+from marque_kit.aio import within_grace
 from marque_kit.auth import METADATA_KEY, Principal, verify_principal
 from marque_kit.context import (
     correlation_id_var,
@@ -373,6 +374,9 @@ class _ServingInterceptor(grpc.aio.ServerInterceptor):
         principal_var.set(principal.label())
 
 
+STOP_STEP_SECONDS = 5.0
+
+
 class GrpcServer:
     """A started server plus the health switch the runtime flips."""
 
@@ -409,7 +413,7 @@ class GrpcServer:
         async def poll() -> None:
             while True:
                 try:
-                    ready = await asyncio.wait_for(readiness(), timeout=max(interval, 1.0))
+                    ready = await within_grace(readiness(), max(interval, 1.0))
                 except Exception:
                     log.warning("readiness check failed", exc_info=True)
                     ready = False
@@ -419,12 +423,22 @@ class GrpcServer:
         self._readiness_task = asyncio.create_task(poll(), name="grpc-readiness")
 
     async def stop(self, grace: float | None = None) -> None:
+        """Stop serving; every step is bounded, so a stuck readiness probe or call cannot hold
+        shutdown (each is given a few seconds, then left behind with a warning)."""
+        steps: list[tuple[str, Awaitable[Any], float]] = []
         if self._readiness_task is not None:
             self._readiness_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._readiness_task
-        await self.health.enter_graceful_shutdown()
-        await self.server.stop(grace)
+            steps.append(("readiness probe", self._readiness_task, STOP_STEP_SECONDS))
+        steps.append(("health", self.health.enter_graceful_shutdown(), STOP_STEP_SECONDS))
+        steps.append(("server", self.server.stop(grace), (grace or 0) + STOP_STEP_SECONDS))
+        for name, step, seconds in steps:
+            try:
+                await within_grace(step, seconds)
+            except asyncio.CancelledError:
+                if name != "readiness probe":
+                    raise
+            except TimeoutError:
+                log.warning("gRPC shutdown step did not finish", extra={"step": name})
 
     async def wait_for_termination(self) -> None:
         await self.server.wait_for_termination()

@@ -16,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from starlette.responses import Response
 from starlette.types import Lifespan
 
+from marque_kit.aio import within_grace
 from marque_kit.http.middleware import RequestContextMiddleware
 from marque_kit.http.nul_guard import RefuseNulMiddleware
 from marque_kit.http.problems import install_problem_handlers, problem
@@ -103,7 +104,7 @@ def _named(
 
 async def _run_check(check: ReadinessCheck) -> str:
     try:
-        await asyncio.wait_for(check(), READINESS_TIMEOUT_SECONDS)
+        await within_grace(check(), READINESS_TIMEOUT_SECONDS)
     except Exception as exc:
         log.warning("readiness check failed", exc_info=True)
         return f"down: {type(exc).__name__}"
